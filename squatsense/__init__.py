@@ -1,0 +1,3 @@
+"""squatsense: a squat coach from cheap Bluetooth IMUs."""
+
+__version__ = "0.1.0"
