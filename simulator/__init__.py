@@ -1,0 +1,35 @@
+"""Physically faithful simulated sensors: a kinematic model of a person squatting.
+
+Rigid segments (shanks, thighs, pelvis, upper lumbar trunk) are driven by athlete
+profiles (``PROFILES``); virtual IMUs on the sacrum, L1 and both shins read specific
+force and angular rate at their mounting points and add the errors of a named
+low-cost chip, their own clocks and packet loss. The ground truth (angles and per-rep
+metrics, defined exactly as squatsense reports them) is the oracle of the tests.
+"""
+
+from simulator._body import BodyParams
+from simulator._imu import CHIPS, Chip, ChipModel, SensorConfig, SensorStream
+from simulator._profiles import PROFILES, Profile
+from simulator._script import RepSpec
+from simulator._session import SimulatedSession, SimulationConfig, list_profiles, simulate
+from simulator._truth import TRUTH_FS_HZ, RepTruth, Truth, sagittal_angles
+
+__all__ = [
+    "CHIPS",
+    "PROFILES",
+    "TRUTH_FS_HZ",
+    "BodyParams",
+    "Chip",
+    "ChipModel",
+    "Profile",
+    "RepSpec",
+    "RepTruth",
+    "SensorConfig",
+    "SensorStream",
+    "SimulatedSession",
+    "SimulationConfig",
+    "Truth",
+    "list_profiles",
+    "sagittal_angles",
+    "simulate",
+]
