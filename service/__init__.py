@@ -1,0 +1,1 @@
+"""The FastAPI service: sessions, live cues, summaries and exports (to come)."""

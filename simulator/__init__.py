@@ -8,7 +8,14 @@ metrics, defined exactly as squatsense reports them) is the oracle of the tests.
 """
 
 from simulator._body import BodyParams
-from simulator._imu import CHIPS, Chip, ChipModel, SensorConfig, SensorStream
+from simulator._imu import CHIPS, Chip, ChipModel, SensorConfig, SensorStream, sensor_info
+from simulator._live import (
+    LinkParams,
+    Notification,
+    VirtualSensor,
+    merged_notifications,
+    stream_live,
+)
 from simulator._profiles import PROFILES, Profile
 from simulator._script import RepSpec
 from simulator._session import SimulatedSession, SimulationConfig, list_profiles, simulate
@@ -21,6 +28,8 @@ __all__ = [
     "BodyParams",
     "Chip",
     "ChipModel",
+    "LinkParams",
+    "Notification",
     "Profile",
     "RepSpec",
     "RepTruth",
@@ -29,7 +38,11 @@ __all__ = [
     "SimulatedSession",
     "SimulationConfig",
     "Truth",
+    "VirtualSensor",
     "list_profiles",
+    "merged_notifications",
     "sagittal_angles",
+    "sensor_info",
     "simulate",
+    "stream_live",
 ]

@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.spatial.transform import Rotation, Slerp
 
+from firmware_protocol import ImuChip, PlacementCode, SensorInfo
 from processing.consts import GRAVITY_MPS2, Placement
 from simulator._body import SegmentMotion
 from simulator._script import FINE_FS_HZ
@@ -79,14 +80,30 @@ CHIPS: dict[Chip, ChipModel] = {
 }
 
 
-def acc_scale_mps2_per_lsb(chip: ChipModel) -> float:
-    """Accelerometer resolution, m/s² per count, for the chip's range in int16."""
-    return chip.acc_range_g * GRAVITY_MPS2 / 32768.0
+#: How each simulated chip identifies itself on the wire.
+WIRE_CHIP: dict[Chip, ImuChip] = {
+    Chip.MPU6050: ImuChip.MPU6050,
+    Chip.ICM42688P: ImuChip.ICM42688P,
+    Chip.BMI270: ImuChip.BMI270,
+    Chip.IDEAL: ImuChip.SIMULATED,
+}
 
 
-def gyr_scale_rps_per_lsb(chip: ChipModel) -> float:
-    """Gyroscope resolution, rad/s per count, for the chip's range in int16."""
-    return np.deg2rad(chip.gyr_range_dps) / 32768.0
+def sensor_info(chip: Chip, placement: Placement, fs_hz: float) -> SensorInfo:
+    """The info characteristic a virtual sensor serves.
+
+    Its scale factors are the ones the simulator quantises with, so the CSV and the wire
+    paths decode to identical values.
+    """
+    model = CHIPS[chip]
+    return SensorInfo.from_ranges(
+        WIRE_CHIP[chip],
+        model.acc_range_g,
+        model.gyr_range_dps,
+        fs_hz,
+        placement=PlacementCode.from_label(placement.value),
+        firmware_version=(0, 1, 0),
+    )
 
 
 @dataclass(frozen=True)
@@ -170,6 +187,11 @@ class SensorStream:
         return int(self.time_s.shape[0])
 
     @property
+    def placement(self) -> Placement:
+        """Where the sensor is strapped."""
+        return self.config.placement
+
+    @property
     def acc_mps2(self) -> NDArray[np.float64]:
         """Decoded accelerometer, m/s², shape (N, 3)."""
         return self.acc_counts.astype(np.float64) * self.acc_scale_mps2_per_lsb
@@ -211,7 +233,9 @@ def sample_sensor(
 
     fine_t = np.arange(len(motion.rot_world_from_segment)) / FINE_FS_HZ
     rot_seg = Slerp(fine_t, motion.rot_world_from_segment)(t)
-    omega_seg = np.column_stack([np.interp(t, fine_t, motion.omega_segment_rps[:, i]) for i in range(3)])
+    omega_seg = np.column_stack(
+        [np.interp(t, fine_t, motion.omega_segment_rps[:, i]) for i in range(3)]
+    )
     acc_world = np.column_stack(
         [np.interp(t, fine_t, motion.sensor_acc_world_mps2[:, i]) for i in range(3)]
     )
@@ -241,8 +265,9 @@ def sample_sensor(
         + acc_bias
         + rng.normal(0.0, chip.acc_noise_ug_rthz * 1e-6 * GRAVITY_MPS2 * bw, (n, 3))
     )
-    acc_lsb = acc_scale_mps2_per_lsb(chip)
-    gyr_lsb = gyr_scale_rps_per_lsb(chip)
+    info = sensor_info(config.chip, config.placement, config.fs_hz)
+    acc_lsb = info.acc_scale_mps2_per_lsb
+    gyr_lsb = info.gyr_scale_rps_per_lsb
     # int16 quantisation with saturation at full scale, as the chip's registers do.
     acc_counts = np.clip(np.round(acc / acc_lsb), -32768, 32767).astype(np.int16)
     gyr_counts = np.clip(np.round(gyr / gyr_lsb), -32768, 32767).astype(np.int16)

@@ -43,9 +43,7 @@ def _rest(b: ScriptBuilder, rng: np.random.Generator, *, turn_deg: float = 180.0
     b.stand(rng.uniform(3.0, 4.0))
 
 
-def _three_sets(
-    rng: np.random.Generator, b: ScriptBuilder, reps: list[list[RepSpec]]
-) -> None:
+def _three_sets(rng: np.random.Generator, b: ScriptBuilder, reps: list[list[RepSpec]]) -> None:
     b.stand(4.0)
     for i, set_reps in enumerate(reps):
         if i:
@@ -60,8 +58,11 @@ def profile_clean(rng: np.random.Generator, b: ScriptBuilder) -> None:
 
 
 def profile_default(rng: np.random.Generator, b: ScriptBuilder) -> None:
-    """Three sets of eight with faults that grow: a butt wink from set 2, a left knee
-    caving and slowing ascents late in set 3, one rushed descent in set 1."""
+    """Three sets of eight with faults that grow.
+
+    A butt wink from set 2, a left knee caving and slowing ascents late in set 3, one
+    rushed descent in set 1.
+    """
     sets: list[list[RepSpec]] = []
     set1 = [_base_rep(rng) for _ in range(8)]
     set1[2] = replace(set1[2], eccentric_s=0.6, pause_s=0.05)
@@ -89,7 +90,10 @@ def profile_butt_wink(rng: np.random.Generator, b: ScriptBuilder) -> None:
     """A clear butt wink on every rep, beginning at a personal depth."""
     onset = rng.uniform(0.6, 0.7)
     reps = [
-        [replace(_base_rep(rng), wink_deg=rng.uniform(20.0, 25.0), wink_onset=onset) for _ in range(6)]
+        [
+            replace(_base_rep(rng), wink_deg=rng.uniform(20.0, 25.0), wink_onset=onset)
+            for _ in range(6)
+        ]
         for _ in range(2)
     ]
     _three_sets(rng, b, reps)
@@ -105,8 +109,10 @@ def profile_knee_in_left(rng: np.random.Generator, b: ScriptBuilder) -> None:
 
 
 def profile_ankle_limited_right(rng: np.random.Generator, b: ScriptBuilder) -> None:
-    """A stiff right ankle: that shank travels ~11 deg less, the pelvis tips further
-    forward in compensation and the butt wink comes earlier."""
+    """A stiff right ankle: that shank travels ~11 deg less.
+
+    The pelvis tips further forward in compensation.
+    """
     reps = []
     for _ in range(2):
         set_reps = []

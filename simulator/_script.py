@@ -41,7 +41,10 @@ _DRIVERS = (
 
 
 def min_jerk(u: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Minimum-jerk blend from 0 to 1 over ``u`` in [0, 1] (zero speed and acceleration at both ends)."""
+    """Minimum-jerk blend from 0 to 1 over ``u`` in [0, 1].
+
+    Speed and acceleration are zero at both ends.
+    """
     u = np.clip(u, 0.0, 1.0)
     return u**3 * (10.0 - 15.0 * u + 6.0 * u**2)
 
@@ -318,6 +321,10 @@ class ScriptBuilder:
         signals = {k: v[:n].copy() for k, v in self._sig.items()}
         time_s = np.arange(n) / self._fs
         return Drivers(
-            time_s, signals, list(self.reps), list(self.sets), calibration_window_s,
+            time_s,
+            signals,
+            list(self.reps),
+            list(self.sets),
+            calibration_window_s,
             list(self.activities),
         )

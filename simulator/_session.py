@@ -115,9 +115,7 @@ def simulate(config: SimulationConfig | None = None) -> SimulatedSession:
     """
     config = config or SimulationConfig()
     if config.profile not in PROFILES:
-        raise KeyError(
-            f"unknown profile {config.profile!r}; known: {', '.join(sorted(PROFILES))}"
-        )
+        raise KeyError(f"unknown profile {config.profile!r}; known: {', '.join(sorted(PROFILES))}")
     profile = PROFILES[config.profile]
     rng = np.random.default_rng(config.seed)
     builder = ScriptBuilder(rng)
@@ -138,11 +136,15 @@ def simulate(config: SimulationConfig | None = None) -> SimulatedSession:
     for placement, motion in motions.items():
         sensor_rng = np.random.default_rng([config.seed, list(Placement).index(placement)])
         mounting = (
-            Rotation.random(random_state=sensor_rng) if config.random_mounting else Rotation.identity()
+            Rotation.random(random_state=sensor_rng)
+            if config.random_mounting
+            else Rotation.identity()
         )
         slips = tuple(
-            (between_sets(k), Rotation.from_rotvec(sensor_rng.normal(size=3), degrees=False)
-             * mounting)
+            (
+                between_sets(k),
+                Rotation.from_rotvec(sensor_rng.normal(size=3), degrees=False) * mounting,
+            )
             for name, k in profile.strap_slips
             if name == placement.value
         )
@@ -168,4 +170,5 @@ def simulate(config: SimulationConfig | None = None) -> SimulatedSession:
             mounting_changes=slips,
         )
         streams[placement] = sample_sensor(motion, sensor, duration_s, sensor_rng)
-    return SimulatedSession(config, profile, streams, truth, duration_s)
+    ordered = {p: streams[p] for p in Placement if p in streams}
+    return SimulatedSession(config, profile, ordered, truth, duration_s)

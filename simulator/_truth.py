@@ -138,7 +138,9 @@ def _rep_metrics(
         knee_in_right_deg=float(ang["knee_in_right_deg"][i_bottom]),
         pelvic_tilt_max_deg=float(np.max(pel[inside])),
         butt_wink_deg=wink,
-        lumbar_flexion_max_deg=float(np.max(lumbar)) if np.all(np.isfinite(lumbar)) else float("nan"),
+        lumbar_flexion_max_deg=float(np.max(lumbar))
+        if np.all(np.isfinite(lumbar))
+        else float("nan"),
         butt_wink_onset_depth_deg=float(depth[i_max]),
     )
 

@@ -75,12 +75,16 @@ def test_accelerometer_reads_plus_g_up_at_rest():
     session = simulated(SimulationConfig(seed=1, chip=Chip.IDEAL, frame_loss=0.0))
     for stream in session.streams.values():
         still = stream.true_time_s < 2.0
-        expected = Rotation.from_quat(stream.true_quat_world_from_sensor[still]).inv().apply(
-            [0.0, 0.0, 9.80665]
+        expected = (
+            Rotation.from_quat(stream.true_quat_world_from_sensor[still])
+            .inv()
+            .apply([0.0, 0.0, 9.80665])
         )
         # Quiet standing sways a little: a few cm/s² of real acceleration.
         assert np.abs(stream.acc_mps2[still] - expected).max() < 0.15
-        assert np.linalg.norm(stream.acc_mps2[still], axis=1).mean() == pytest.approx(9.81, abs=0.05)
+        assert np.linalg.norm(stream.acc_mps2[still], axis=1).mean() == pytest.approx(
+            9.81, abs=0.05
+        )
 
 
 def test_same_seed_same_session_and_different_seed_differs():
