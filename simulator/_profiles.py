@@ -21,7 +21,7 @@ def _base_rep(rng: np.random.Generator) -> RepSpec:
     return RepSpec(
         eccentric_s=rng.uniform(1.5, 2.2),
         pause_s=rng.uniform(0.1, 0.5),
-        concentric_s=rng.uniform(0.9, 1.2),
+        concentric_s=rng.uniform(0.95, 1.1),  # a fresh set keeps its pace within ~15 %
         shank_deg=(shank + rng.normal(0, 0.7), shank + rng.normal(0, 0.7)),
         thigh_deg=rng.uniform(100.0, 110.0),
         pelvis_deg=rng.uniform(24.0, 30.0),

@@ -1,0 +1,196 @@
+"""Streaming rep segmentation and per-rep metrics on the angle signals.
+
+Depth is the mean forward inclination of the two shanks (one alone where the other is
+missing). The excursion detector turns it into reps; sets are separated by pauses
+longer than ``set_gap_s``. A bottom event goes out as soon as the bottom is passed
+(with the metrics known there, and the cues they trigger); the rep event when the
+athlete is standing again. Walking (shanks swing in opposite directions, the mean stays
+near zero), turning, bending over (shanks barely tilt) and fidgeting never reach
+``rep_min_depth_deg`` of depth together and are not reps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from processing._cues import CueEngine
+from processing._events import AngleBlock, BottomReached, Cue, RepCancelled, RepMetrics
+from processing._excursions import BottomEvent, CancelledEvent, ExcursionDetector, ExcursionEvent
+from processing._params import ProcessingParams
+from processing.consts import ANGLE_COLUMNS
+
+
+def depth_deg(angles: dict[str, NDArray[np.float64]]) -> NDArray[np.float64]:
+    """Mean shank inclination, deg; one shank where the other is missing."""
+    left, right = angles["ankle_df_left_deg"], angles["ankle_df_right_deg"]
+    both = np.isfinite(left) & np.isfinite(right)
+    return np.where(both, 0.5 * (left + right), np.where(np.isfinite(left), left, right))
+
+
+def _nanmax(x: NDArray[np.float64]) -> float:
+    finite = x[np.isfinite(x)]
+    return float(finite.max()) if finite.size else float("nan")
+
+
+def _at(x: NDArray[np.float64], i: int) -> float:
+    return float(x[i]) if 0 <= i < x.size else float("nan")
+
+
+class RepTracker:
+    """Reps, bottoms and cues from a stream of angle blocks.
+
+    Parameters
+    ----------
+    params : ProcessingParams
+    """
+
+    def __init__(self, params: ProcessingParams) -> None:
+        self.params = params
+        self.fs_hz = params.fs_hz
+        self._detector = ExcursionDetector(
+            params.fs_hz,
+            rest_deg=params.rep_rest_deg,
+            start_deg=params.rep_start_deg,
+            min_peak_deg=params.rep_min_depth_deg,
+            bottom_rise_deg=params.bottom_rise_deg,
+            min_s=params.rep_min_s,
+            max_s=params.rep_max_s,
+        )
+        self.cues = CueEngine(params.cues)
+        self._keep = int((params.rep_max_s + 2.0) * params.fs_hz)
+        self._k0 = 0
+        self._hist: dict[str, NDArray[np.float64]] = {c: np.empty(0) for c in ANGLE_COLUMNS}
+        self._hist_depth = np.empty(0)
+        self.set_number = 0
+        self.rep_number = 0
+        self._last_end_k: int | None = None
+        self._bottom: BottomReached | None = None
+        self._bottom_cues: list[Cue] = []
+        self.reps: list[RepMetrics] = []
+
+    def _append(self, k0: int, angles: dict[str, NDArray[np.float64]]) -> None:
+        if self._hist_depth.size == 0:
+            self._k0 = k0
+        elif k0 != self._k0 + self._hist_depth.size:
+            raise ValueError(
+                "angle blocks must be consecutive: expected "
+                f"k={self._k0 + self._hist_depth.size}, got {k0}"
+            )
+        for c in ANGLE_COLUMNS:
+            self._hist[c] = np.concatenate([self._hist[c], angles[c]])
+        self._hist_depth = np.concatenate([self._hist_depth, depth_deg(angles)])
+
+    def _trim(self) -> None:
+        drop = self._hist_depth.size - self._keep
+        if drop > 0:
+            self._k0 += drop
+            self._hist_depth = self._hist_depth[drop:]
+            for c in ANGLE_COLUMNS:
+                self._hist[c] = self._hist[c][drop:]
+
+    def _seg(self, name: str, k_from: int, k_to: int) -> NDArray[np.float64]:
+        x = self._hist_depth if name == "depth" else self._hist[name]
+        return x[max(k_from - self._k0, 0) : max(k_to - self._k0, 0)]
+
+    def _t(self, k: int) -> float:
+        return k / self.fs_hz
+
+    def update(
+        self, block: AngleBlock, k0: int
+    ) -> list[BottomReached | RepMetrics | Cue | RepCancelled]:
+        """Consume the angles on grid points ``k0 ..``; return bottoms, reps and cues."""
+        self._append(k0, block.angles_deg)
+        out: list[BottomReached | RepMetrics | Cue | RepCancelled] = []
+        d = depth_deg(block.angles_deg)
+        for ev in self._detector.update(k0, d):
+            if isinstance(ev, BottomEvent):
+                out.extend(self._on_bottom(ev))
+            elif isinstance(ev, ExcursionEvent):
+                out.extend(self._on_rep(ev))
+            elif isinstance(ev, CancelledEvent) and self._bottom is not None:
+                out.append(
+                    RepCancelled(self._bottom.set, self._bottom.rep, self._t(ev.k_cancelled))
+                )
+                self.rep_number -= 1
+                self._bottom = None
+        self._trim()
+        return out
+
+    def _wink(self, k_start: int, k_bottom: int) -> tuple[float, float]:
+        """Butt wink (deg) and the depth at which it began (deg)."""
+        pel = self._seg("pelvic_tilt_deg", k_start, k_bottom + 1)
+        if not np.any(np.isfinite(pel)):
+            return float("nan"), float("nan")
+        i_max = int(np.nanargmax(pel))
+        after = pel[i_max:]
+        wink = float(pel[i_max] - np.min(after[np.isfinite(after)]))
+        onset = _at(self._seg("depth", k_start, k_bottom + 1), i_max)
+        return wink, onset
+
+    def _on_bottom(self, ev: BottomEvent) -> list[BottomReached | Cue]:
+        if (
+            self._last_end_k is None
+            or (ev.k_start - self._last_end_k) / self.fs_hz > self.params.set_gap_s
+        ):
+            self.set_number += 1
+            self.rep_number = 0
+            self.cues.new_set()
+        self.rep_number += 1
+        wink, onset = self._wink(ev.k_start, ev.k_bottom)
+        at_bottom = {c: _at(self._seg(c, ev.k_bottom, ev.k_bottom + 1), 0) for c in ANGLE_COLUMNS}
+        b = BottomReached(
+            set=self.set_number,
+            rep=self.rep_number,
+            t_start_s=self._t(ev.k_start),
+            t_bottom_s=self._t(ev.k_bottom),
+            t_detected_s=self._t(ev.k_detected),
+            depth_deg=ev.peak_deg,
+            butt_wink_deg=wink,
+            knee_in_left_deg=at_bottom["knee_in_left_deg"],
+            knee_in_right_deg=at_bottom["knee_in_right_deg"],
+            ankle_df_left_deg=at_bottom["ankle_df_left_deg"],
+            ankle_df_right_deg=at_bottom["ankle_df_right_deg"],
+            butt_wink_onset_depth_deg=onset,
+        )
+        pelvic_max = _nanmax(self._seg("pelvic_tilt_deg", ev.k_start, ev.k_detected + 1))
+        self._bottom = b
+        self._bottom_cues = self.cues.at_bottom(b, pelvic_max, b.t_bottom_s - b.t_start_s)
+        return [b, *self._bottom_cues]
+
+    def _on_rep(self, ev: ExcursionEvent) -> list[RepMetrics | Cue]:
+        b = self._bottom
+        if b is None:  # cannot happen: a qualifying excursion always passed its bottom
+            return []
+        rng = (ev.k_start, ev.k_end)
+        rep = RepMetrics(
+            set=b.set,
+            rep=b.rep,
+            t_start_s=b.t_start_s,
+            t_bottom_s=b.t_bottom_s,
+            t_end_s=self._t(ev.k_end),
+            eccentric_s=b.t_bottom_s - b.t_start_s,
+            concentric_s=self._t(ev.k_end) - b.t_bottom_s,
+            ankle_df_left_deg=_nanmax(self._seg("ankle_df_left_deg", *rng)),
+            ankle_df_right_deg=_nanmax(self._seg("ankle_df_right_deg", *rng)),
+            knee_in_left_deg=b.knee_in_left_deg,
+            knee_in_right_deg=b.knee_in_right_deg,
+            pelvic_tilt_max_deg=_nanmax(self._seg("pelvic_tilt_deg", *rng)),
+            butt_wink_deg=b.butt_wink_deg,
+            lumbar_flexion_max_deg=_nanmax(self._seg("lumbar_flexion_deg", *rng)),
+            depth_deg=ev.peak_deg,
+            butt_wink_onset_depth_deg=b.butt_wink_onset_depth_deg,
+            has_gap=ev.has_gap,
+            k_start=ev.k_start,
+            k_bottom=ev.k_bottom,
+            k_end=ev.k_end,
+        )
+        end_cues = self.cues.at_end(rep)
+        codes = tuple(c.code for c in [*self._bottom_cues, *end_cues])
+        rep = RepMetrics(
+            **{**{f: getattr(rep, f) for f in rep.__dataclass_fields__}, "cues": codes}
+        )
+        self.reps.append(rep)
+        self._last_end_k = ev.k_end
+        self._bottom = None
+        return [rep, *end_cues]

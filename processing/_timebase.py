@@ -1,0 +1,179 @@
+"""Common time base: resample every sensor onto one uniform grid, streaming.
+
+Sensors have their own rates, sampling instants and gaps. The grid is ``t_k = k / fs_hz``
+on the session clock. A grid point is filled for a sensor by linear interpolation
+between the samples just before and just after it, if they are at most ``max_gap_s``
+apart (or a sample falls exactly on it); otherwise the sensor is *missing* there and
+its values are NaN. No value is ever invented across a long gap.
+
+Streaming: a grid point is emitted once every connected sensor has delivered data up
+to it, so the output does not depend on how the input was chunked. A live source that
+knows a sensor has gone silent calls :meth:`GridResampler.mark_disconnected` so the
+others are not held back; that sensor is missing until its data flows again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from processing._types import ImuSamples
+from processing.consts import Placement
+
+_EPS_S = 1e-9  # grid times are k / fs; guard the floor against rounding
+
+
+@dataclass(frozen=True, slots=True)
+class GridChunk:
+    """Samples of all sensors on consecutive points of the common grid.
+
+    Attributes
+    ----------
+    k0 : int
+        Grid index of the first point (``time_s[0] == k0 / fs_hz``).
+    time_s : ndarray, shape (K,)
+    acc_mps2, gyr_rps : dict of Placement to ndarray, shape (K, 3)
+        NaN where the sensor is missing.
+    valid : dict of Placement to ndarray of bool, shape (K,)
+    """
+
+    k0: int
+    time_s: NDArray[np.float64]
+    acc_mps2: dict[Placement, NDArray[np.float64]]
+    gyr_rps: dict[Placement, NDArray[np.float64]]
+    valid: dict[Placement, NDArray[np.bool_]]
+
+    def __len__(self) -> int:
+        return int(self.time_s.shape[0])
+
+
+class _SensorBuffer:
+    __slots__ = ("times", "values")
+
+    def __init__(self) -> None:
+        self.times = np.empty(0)
+        self.values = np.empty((0, 6))
+
+    def append(self, samples: ImuSamples) -> None:
+        t = np.asarray(samples.time_s, dtype=np.float64)
+        if t.size == 0:
+            return
+        v = np.hstack([samples.acc_mps2, samples.gyr_rps])
+        if self.times.size:
+            # Late or repeated samples (already covered) cannot be placed any more.
+            keep = t > self.times[-1]
+            t, v = t[keep], v[keep]
+        self.times = np.concatenate([self.times, t])
+        self.values = np.concatenate([self.values, v])
+
+    @property
+    def last_s(self) -> float:
+        return float(self.times[-1]) if self.times.size else -np.inf
+
+    def sample(self, t: NDArray[np.float64], max_gap_s: float) -> tuple[NDArray, NDArray]:
+        """Interpolate at grid times ``t``; NaN and invalid where a long gap (or no data) is."""
+        out = np.full((t.size, 6), np.nan)
+        valid = np.zeros(t.size, dtype=bool)
+        times = self.times
+        if times.size == 0:
+            return out, valid
+        i = np.searchsorted(times, t, side="right") - 1  # last sample at or before t
+        has_prev = i >= 0
+        exact = has_prev & (times[np.maximum(i, 0)] == t)
+        has_next = has_prev & (i + 1 < times.size)
+        j = np.minimum(i + 1, times.size - 1)
+        i0 = np.maximum(i, 0)
+        span = times[j] - times[i0]
+        inner = has_next & ~exact & (span <= max_gap_s)
+        w = np.where(inner, (t - times[i0]) / np.where(span > 0, span, 1.0), 0.0)
+        interp = self.values[i0] * (1.0 - w)[:, None] + self.values[j] * w[:, None]
+        valid = exact | inner
+        out[valid] = interp[valid]
+        return out, valid
+
+    def trim_before(self, t: float) -> None:
+        """Drop samples no longer needed for grid points after ``t`` (keep the last ≤ t)."""
+        i = int(np.searchsorted(self.times, t, side="right")) - 1
+        if i > 0:
+            self.times = self.times[i:]
+            self.values = self.values[i:]
+
+
+class GridResampler:
+    """Streaming resampler of several sensors onto the common grid.
+
+    Parameters
+    ----------
+    placements : sequence of Placement
+        The sensors of the session. The grid starts once all of them (or all not
+        marked disconnected) have delivered data.
+    fs_hz : float
+        Grid rate, Hz.
+    max_gap_s : float
+        Longest gap bridged by interpolation, s.
+    """
+
+    def __init__(self, placements: Sequence[Placement], fs_hz: float, max_gap_s: float) -> None:
+        if not placements:
+            raise ValueError("GridResampler needs at least one placement")
+        self.placements = tuple(placements)
+        self.fs_hz = float(fs_hz)
+        self.max_gap_s = float(max_gap_s)
+        self._buffers = {p: _SensorBuffer() for p in self.placements}
+        self._disconnected: set[Placement] = set()
+        self._next_k: int | None = None
+
+    def push(self, placement: Placement, samples: ImuSamples) -> None:
+        """Add samples of one sensor (in time order; earlier samples are ignored)."""
+        if placement not in self._buffers:
+            raise ValueError(
+                f"sensor {placement.value!r} is not part of this session "
+                f"({', '.join(p.value for p in self.placements)})"
+            )
+        if len(samples):
+            self._disconnected.discard(placement)
+        self._buffers[placement].append(samples)
+
+    def mark_disconnected(self, placement: Placement) -> None:
+        """Stop waiting for a sensor that went silent; it is missing until data returns."""
+        self._disconnected.add(placement)
+
+    def _start_k(self, waiting: list[Placement]) -> int | None:
+        if any(self._buffers[p].times.size == 0 for p in waiting):
+            return None
+        first = max(float(self._buffers[p].times[0]) for p in waiting)
+        return int(np.ceil(first * self.fs_hz - _EPS_S))
+
+    def pull(self, *, final: bool = False) -> GridChunk | None:
+        """Emit every grid point that all connected sensors have covered.
+
+        With ``final=True`` (end of stream) emit up to the last sample of any sensor;
+        points past a sensor's last sample are missing for it.
+        """
+        waiting = [p for p in self.placements if p not in self._disconnected]
+        if not waiting:
+            return None
+        if self._next_k is None:
+            start = self._start_k(
+                waiting if not final else [p for p in waiting if self._buffers[p].times.size]
+            )
+            if start is None:
+                return None
+            self._next_k = start
+        lasts = [self._buffers[p].last_s for p in waiting]
+        until_s = max(lasts) if final else min(lasts)
+        k_end = int(np.floor(until_s * self.fs_hz + _EPS_S)) + 1
+        if k_end <= self._next_k:
+            return None
+        k = np.arange(self._next_k, k_end)
+        t = k / self.fs_hz
+        acc, gyr, valid = {}, {}, {}
+        for p, buf in self._buffers.items():
+            values, ok = buf.sample(t, self.max_gap_s)
+            acc[p], gyr[p], valid[p] = values[:, :3], values[:, 3:], ok
+            buf.trim_before(float(t[-1]))
+        self._next_k = k_end
+        return GridChunk(int(k[0]), t, acc, gyr, valid)
