@@ -77,6 +77,18 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Analyse a recording CSV: write reps.csv, angles.csv and summary.json."""
+    from squatsense._analyze import run_analyze
+
+    doc = run_analyze(args.recording, args.out)
+    reps = doc["reps"]
+    faults = ", ".join(f"{k} ({len(v)})" for k, v in doc["faults"].items()) or "none"  # type: ignore[union-attr]
+    print(f"{reps} reps in {len(doc['sets'])} set(s); cues: {faults}")  # type: ignore[arg-type]
+    print(f"wrote {args.out}/reps.csv, angles.csv, summary.json")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Stream a simulated session through the wire protocol and print what it decodes."""
     from squatsense._demo import run_protocol_demo
@@ -86,6 +98,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``squatsense`` command."""
+    from simulator import Chip
     parser = argparse.ArgumentParser(
         prog="squatsense",
         description="A squat coach from cheap Bluetooth IMUs on the sacrum, L1 and both shins.",
@@ -103,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument(
         "--chip",
         default="mpu6050",
-        choices=["mpu6050", "icm42688p", "bmi270", "ideal"],
+        choices=[c.value for c in Chip],
         help="IMU chip to imitate (default mpu6050)",
     )
     sim.add_argument("--loss", type=float, default=0.01, help="BLE frame loss probability")
@@ -112,11 +125,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.set_defaults(func=cmd_simulate)
 
+    ana = sub.add_parser(
+        "analyze", help="analyse a recording CSV: reps.csv, angles.csv, summary.json"
+    )
+    ana.add_argument("recording", help="recording CSV (time_s,sensor,acc_x..gyr_z)")
+    ana.add_argument("--out", required=True, help="folder to write the results into")
+    ana.set_defaults(func=cmd_analyze)
+
     demo = sub.add_parser("demo", help="run the main job on simulated sensors")
     demo.add_argument("--profile", default="default", help="athlete profile")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--fast", action="store_true", help="as fast as possible, not real time")
     demo.set_defaults(func=cmd_demo)
+    from ingest._commands import register as register_ingest_commands
+
+    register_ingest_commands(sub)  # scan, pair, record, export
     return parser
 
 
@@ -129,11 +152,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 0
     from firmware_protocol import ProtocolError
-    from ingest import RecordingError
+    from ingest import IngestError, RecordingError
 
     try:
         return func(args)
-    except (CliError, RecordingError, ProtocolError) as exc:
+    except (CliError, RecordingError, ProtocolError, IngestError) as exc:
         print(f"squatsense: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:  # output piped into `head` and closed: not an error

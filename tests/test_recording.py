@@ -63,9 +63,11 @@ def assert_same(a: dict[Placement, ImuSamples], b: dict[Placement, ImuSamples]) 
 # ----------------------------------------------------------------------------- exports
 
 
-def test_all_is_exact() -> None:
+def test_recording_names_are_exported() -> None:
+    # The whole of ingest.__all__ is checked in test_package_layout; here, that the
+    # recording CSV's public names are among it.
     assert ingest.__all__ == sorted(ingest.__all__)
-    assert set(ingest.__all__) == {
+    assert set(ingest.__all__) >= {
         "DEFAULT_CHUNK_ROWS",
         "MissingSensorError",
         "PathOrBuffer",

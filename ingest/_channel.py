@@ -1,0 +1,563 @@
+"""One sensor's path from notification bytes to samples on the session clock.
+
+Every source ends here: BLE notifications, the simulator's virtual notifications, the
+records of a raw frame log and of a network relay all arrive as ``(host_time_ns,
+payload)`` and go through the same steps:
+
+1. record: every notification is handed to the record sinks as an envelope
+   :class:`~firmware_protocol.Record` (raw frame log, relay) before anything else;
+2. decode: all notifications that queued up since the last call, in one vectorised
+   :func:`~firmware_protocol.decode_frames` call (bad frames skipped and reported);
+3. unwrap: u32 µs sensor time and u16 counters, the counter predicted from the clock;
+4. count: exact loss, duplicates, late samples (:class:`~ingest._loss.LossCounter`);
+5. map: sensor time onto the session clock (:class:`~ingest._clock.ClockMapper`);
+6. emit: new samples in counter order, strictly increasing in time.
+
+It knows nothing of asyncio or BLE: a source calls ``feed_*`` and forwards what they
+return.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from firmware_protocol import (
+    FrameDecodeError,
+    FrameType,
+    PlacementCode,
+    Record,
+    RecordKind,
+    SensorInfo,
+    decode_frames,
+    decode_info,
+    decode_witmotion,
+    encode_info,
+)
+from ingest._clock import ClockMapper, ClockParams, unwrap
+from ingest._items import SensorBatch, SensorStats, SourceItem, StatusEvent, StatusKind
+from ingest._loss import LossCounter
+from processing import ImuSamples, Placement
+
+#: A callable that receives every envelope record a source produces, in order.
+RecordSink = Callable[[Record], None]
+
+_TIME_SYNC_BYTE = 0x10 | FrameType.TIME_SYNC
+_U32 = 1 << 32
+_RATE_WINDOW_S = 2.0
+# A frame whose delay the fit puts below this (s) means the sensor clock jumped forward.
+_CLOCK_JUMP_EARLY_S = -0.5
+# ... above this, that it jumped back (a reboot); after a reconnect the bound is tighter.
+_CLOCK_JUMP_LATE_S = 30.0
+_CLOCK_JUMP_LATE_AFTER_GAP_S = 1.0
+# Frames held while the info value is unknown (a relay or log joined mid-stream).
+_MAX_PENDING = 4096
+# WitMotion: residuals above this many periods for this long mean lost notifications.
+_WIT_LOSS_PERIODS = 1.5
+_WIT_PROBE_S = 0.3
+
+
+def placement_code(placement: Placement) -> int:
+    """The envelope channel of a placement: its wire code (1..4)."""
+    return int(PlacementCode.from_label(placement.value))
+
+
+def witmotion_info(placement: Placement, rate_hz: float) -> SensorInfo:
+    """The info value the host writes for a WitMotion sensor, whose own has none.
+
+    WitMotion's BLE 5.0 sensors report ±16 g and ±2000 °/s in counts of 1/32768 of full
+    scale and send no info characteristic; this synthesised value (chip unknown) keeps a
+    raw frame log self-describing and gives the nominal period that times are smoothed
+    against.
+    """
+    return SensorInfo.from_ranges(
+        chip=0,  # ImuChip.UNKNOWN
+        acc_range_g=16,
+        gyr_range_dps=2000,
+        sample_rate_hz=rate_hz,
+        placement=PlacementCode.from_label(placement.value),
+    )
+
+
+class SensorChannel:
+    """Decode, account for and time one sensor's notifications.
+
+    Parameters
+    ----------
+    placement : Placement
+        The sensor.
+    t0_ns : int
+        Host time (ns) of session time 0.
+    silence_timeout_s : float
+        A connected sensor silent this long (session clock) is reported disconnected.
+    clock : ClockParams, optional
+        Clock-mapping parameters.
+    sinks : list of RecordSink
+        Receive every record (shared with the source: sinks added later still count).
+    address : str, optional
+        Bluetooth address, for stats.
+    """
+
+    def __init__(
+        self,
+        placement: Placement,
+        *,
+        t0_ns: int,
+        silence_timeout_s: float,
+        clock: ClockParams | None = None,
+        sinks: list[RecordSink] | None = None,
+        address: str | None = None,
+    ) -> None:
+        self.placement = placement
+        self.code = placement_code(placement)
+        self.t0_ns = t0_ns
+        self.silence_timeout_s = silence_timeout_s
+        self.address = address
+        self.sinks: list[RecordSink] = sinks if sinks is not None else []
+        self.info: SensorInfo | None = None
+        self.witmotion = False
+        self.att_mtu: int | None = None
+        self.battery_pct: int | None = None
+        self._clock_params = clock or ClockParams()
+        self._mapper = ClockMapper(self._clock_params)
+        self._loss = LossCounter()
+        self._anchor_us: int | None = None
+        self._last_s_us: int | None = None
+        self._last_c: int | None = None
+        self._last_emit_c: int | None = None
+        self._last_emit_t = -np.inf
+        self._check_jump = False
+        self._gap_next = False
+        self._pending: list[tuple[int, bytes]] = []
+        self.connected = False
+        self._ever_connected = False
+        self._outage_start: float | None = None
+        self.outage_s = 0.0
+        self.reconnects = 0
+        self.samples = 0
+        self.late = 0
+        self.bad_frames = 0
+        self._lost_emitted = 0
+        self._lost_evented = 0
+        self._last_loss_event_s = -np.inf
+        self._last_warning_s = -np.inf
+        self._warned_frames = 0
+        self.last_arrival_s: float | None = None
+        self._now_s = 0.0
+        self._rate_hist: deque[NDArray[np.float64]] = deque()
+        self._first_arrival_s: float | None = None
+        # WitMotion: next sample index, and the loss probe (start time, min residual).
+        self._wit_next = 0
+        self._wit_lost = 0
+        self._wit_probe: tuple[float, float] | None = None
+
+    # ------------------------------------------------------------------ helpers
+
+    def session_s(self, host_ns: int) -> float:
+        """Session time (s) of a host time (ns)."""
+        return (host_ns - self.t0_ns) * 1e-9
+
+    def _event(
+        self, kind: StatusKind, message: str, time_s: float, value: float | None = None
+    ) -> StatusEvent:
+        return StatusEvent(kind, self.placement, f"{self.placement}: {message}", time_s, value)
+
+    def _record(self, kind: RecordKind, payload: bytes, host_ns: int) -> None:
+        if self.sinks:
+            record = Record(kind, payload, self.code, max(0, host_ns))
+            for sink in self.sinks:
+                sink(record)
+
+    def record_control(self, host_ns: int, command: bytes) -> None:
+        """Log a command written to the control characteristic (its send time)."""
+        self._record(RecordKind.CONTROL, command, host_ns)
+
+    # ------------------------------------------------------------------ state
+
+    def new_stream(self) -> None:
+        """The sensor (re)started streaming: its counter restarts; a gap precedes."""
+        self._loss.new_stream()
+        self._last_c = None
+        self._last_emit_c = None
+        self._check_jump = True
+        self._gap_next = self.samples > 0
+        if self.witmotion:
+            # No clock to carry across the outage: start a new smoothing line.
+            self._mapper = ClockMapper(self._clock_params)
+            self._wit_next = 0
+            self._wit_probe = None
+
+    def mark_connected(self, now_s: float, message: str = "streaming") -> list[SourceItem]:
+        """Report the sensor connected (once per outage)."""
+        if self.connected:
+            return []
+        self.connected = True
+        if self._ever_connected:
+            self.reconnects += 1
+            if self._outage_start is not None:
+                self.outage_s += max(0.0, now_s - self._outage_start)
+            self._gap_next = True
+        self._ever_connected = True
+        self._outage_start = None
+        return [self._event(StatusKind.CONNECTED, message, now_s)]
+
+    def mark_disconnected(self, now_s: float, message: str) -> list[SourceItem]:
+        """Report the sensor disconnected (once per outage)."""
+        if not self.connected:
+            return []
+        self.connected = False
+        self._outage_start = now_s
+        self._gap_next = True
+        return [self._event(StatusKind.DISCONNECTED, message, now_s)]
+
+    def tick(self, now_s: float) -> list[SourceItem]:
+        """Advance the session clock; report the sensor disconnected if silent too long."""
+        self._now_s = max(self._now_s, now_s)
+        last = self.last_arrival_s
+        if self.connected and last is not None and now_s - last > self.silence_timeout_s:
+            items = self.mark_disconnected(
+                now_s, f"silent for {now_s - last:.1f} s (timeout {self.silence_timeout_s:g} s)"
+            )
+            self._outage_start = last  # the outage began with the silence
+            return items
+        return []
+
+    def stats(self) -> SensorStats:
+        """Snapshot of this sensor's counters."""
+        window_s = _RATE_WINDOW_S
+        if self._first_arrival_s is not None:
+            window_s = min(window_s, max(self._now_s - self._first_arrival_s, 0.5))
+        since = self._now_s - _RATE_WINDOW_S
+        recent = sum(int(np.count_nonzero(t > since)) for t in self._rate_hist)
+        outage = self.outage_s
+        if self._outage_start is not None:
+            outage += max(0.0, self._now_s - self._outage_start)
+        return SensorStats(
+            placement=self.placement,
+            connected=self.connected,
+            samples=self.samples,
+            lost=self._loss.lost + self._wit_lost,
+            duplicates=self._loss.duplicates,
+            late=self.late,
+            bad_frames=self.bad_frames,
+            rate_hz=recent / window_s,
+            battery_pct=self.battery_pct,
+            reconnects=self.reconnects,
+            outage_s=outage,
+            clock_drift_ppm=self._mapper.drift_ppm if self._mapper.n_windows >= 3 else None,
+            att_mtu=self.att_mtu,
+            info=self.info,
+            address=self.address,
+        )
+
+    # ------------------------------------------------------------------ inputs
+
+    def feed_info(
+        self, host_ns: int, payload: bytes, *, witmotion: bool = False
+    ) -> list[SourceItem]:
+        """The info value (read from the info characteristic, or an INFO record)."""
+        payload = bytes(payload)
+        now = self.session_s(host_ns)
+        try:
+            info = decode_info(payload)
+        except FrameDecodeError as exc:
+            return [self._event(StatusKind.WARNING, f"bad info value ignored ({exc})", now)]
+        self._record(RecordKind.INFO, payload, host_ns)
+        items: list[SourceItem] = []
+        if self.info is not None and info.period_us != self.info.period_us:
+            self.new_stream()
+        if info != self.info or witmotion != self.witmotion:
+            self.witmotion = witmotion
+            self.info = info
+            items.append(
+                self._event(
+                    StatusKind.INFO,
+                    f"{'WitMotion' if witmotion else info.chip.name}, "
+                    f"{info.sample_rate_hz:g} Hz, ±{info.acc_range_g} g, "
+                    f"±{info.gyr_range_dps} °/s"
+                    + (f", ATT MTU {self.att_mtu}" if self.att_mtu else ""),
+                    now,
+                )
+            )
+        if self._pending:
+            pending, self._pending = self._pending, []
+            items += self._process([h for h, _ in pending], [p for _, p in pending])
+        return items
+
+    def feed_battery(self, host_ns: int, percent: int) -> list[SourceItem]:
+        """A Battery Level value (percent)."""
+        pct = max(0, min(100, int(percent)))
+        if pct == self.battery_pct:
+            return []
+        self.battery_pct = pct
+        return [self._event(StatusKind.BATTERY, f"battery {pct} %", self.session_s(host_ns), pct)]
+
+    def feed(
+        self, host_ns: Sequence[int], payloads: Sequence[bytes], *, witmotion: bool = False
+    ) -> list[SourceItem]:
+        """Notifications of the data characteristic (or WitMotion's), in arrival order.
+
+        Parameters
+        ----------
+        host_ns : sequence of int
+            Host monotonic time (ns) at which each notification arrived.
+        payloads : sequence of bytes
+            The notification values, verbatim.
+        witmotion : bool
+            True for WitMotion notifications (decoded as such, timed by arrival).
+        """
+        if witmotion != self.witmotion:
+            self.witmotion = witmotion
+            self.new_stream()
+        kind = RecordKind.WITMOTION if self.witmotion else RecordKind.FRAME
+        for h, p in zip(host_ns, payloads, strict=True):
+            self._record(kind, p, h)
+        if self.info is None:
+            self._pending.extend(zip(host_ns, payloads, strict=True))
+            dropped = len(self._pending) - _MAX_PENDING
+            if dropped > 0:
+                del self._pending[:dropped]
+                self.bad_frames += dropped
+            return []
+        return self._process(list(host_ns), list(payloads))
+
+    def feed_samples(self, samples: ImuSamples) -> list[SourceItem]:
+        """Samples already on the session clock (a recording CSV): count and pass on."""
+        if len(samples) == 0:
+            return []
+        now = float(samples.time_s[-1])
+        self._now_s = max(self._now_s, now)
+        items: list[SourceItem] = []
+        if self.last_arrival_s is None:
+            self._first_arrival_s = float(samples.time_s[0])
+        elif float(samples.time_s[0]) - self.last_arrival_s > self.silence_timeout_s:
+            items += self.tick(float(samples.time_s[0]))
+        self.last_arrival_s = now
+        if not self.connected:
+            items += self.mark_connected(float(samples.time_s[0]))
+        keep = samples.time_s > self._last_emit_t
+        self.late += int((~keep).sum())
+        if not keep.all():
+            samples = ImuSamples(
+                samples.time_s[keep], samples.acc_mps2[keep], samples.gyr_rps[keep]
+            )
+        if len(samples) == 0:
+            return items
+        self._last_emit_t = float(samples.time_s[-1])
+        self.samples += len(samples)
+        self._count_rate(samples.time_s)
+        gap, self._gap_next = self._gap_next, False
+        items.append(SensorBatch(self.placement, samples, None, 0, gap, now))
+        return items
+
+    # ------------------------------------------------------------------ decoding
+
+    def _process(self, host_ns: list[int], payloads: list[bytes]) -> list[SourceItem]:
+        if not payloads:
+            return []
+        arrival = (np.asarray(host_ns, dtype=np.int64) - self.t0_ns) * 1e-9
+        now = float(arrival[-1])
+        self._now_s = max(self._now_s, now)
+        items: list[SourceItem] = []
+        if self.last_arrival_s is None:
+            self._first_arrival_s = float(arrival[0])
+        self.last_arrival_s = now
+        if not self.connected:
+            items += self.mark_connected(float(arrival[0]))
+        if self.witmotion:
+            batch = self._decode_witmotion(payloads, arrival, items)
+        else:
+            batch = self._decode_frames(payloads, arrival, items)
+        if batch is not None:
+            items.append(batch)
+        items += self._loss_event(now)
+        return items
+
+    def _warn_bad(self, errors: list[FrameDecodeError], n_bad: int, now: float) -> list[SourceItem]:
+        self.bad_frames += n_bad
+        self._warned_frames += n_bad
+        if now - self._last_warning_s < 1.0:
+            return []
+        count, self._warned_frames = self._warned_frames, 0
+        self._last_warning_s = now
+        first = f" (first: {errors[0]})" if errors else ""
+        return [self._event(StatusKind.WARNING, f"{count} bad frame(s) skipped{first}", now)]
+
+    def _decode_frames(
+        self, payloads: list[bytes], arrival: NDArray[np.float64], items: list[SourceItem]
+    ) -> SensorBatch | None:
+        assert self.info is not None  # checked by feed()
+        is_data = np.array([not (p and p[0] == _TIME_SYNC_BYTE) for p in payloads])
+        if not is_data.all():
+            # Time-sync answers carry no samples; the lower envelope of the data frames
+            # already bounds the clock, so they are logged (above) and skipped here.
+            payloads = [p for p, d in zip(payloads, is_data, strict=True) if d]
+            arrival = arrival[is_data]
+        if not payloads:
+            return None
+        batch, errors = decode_frames(payloads, self.info, skip_bad=True)
+        if errors:
+            items += self._warn_bad(errors, len(errors), float(arrival[-1]))
+        n = len(batch)
+        if n == 0:
+            return None
+        a = arrival[batch.frame_index]
+        assert batch.sensor_time_us is not None and batch.counter is not None
+        ref = self._last_s_us if self._last_s_us is not None else int(batch.sensor_time_us[0])
+        s_us = unwrap(batch.sensor_time_us, ref, _U32)
+        period = self.info.period_us
+        predicted = None
+        if self._last_c is not None and self._last_s_us is not None:
+            predicted = self._last_c + np.round((s_us - self._last_s_us) / period).astype(np.int64)
+        u = self._loss.unwrap(batch.counter, predicted)
+
+        # Frame points: the last sample of each frame bounds its send time.
+        fi = batch.frame_index
+        last = np.r_[np.flatnonzero(fi[1:] != fi[:-1]), n - 1]
+        if self._anchor_us is not None and self._mapper.ready:
+            res = self._mapper.residual((s_us[last] - self._anchor_us) * 1e-6, a[last])
+            late_bound = _CLOCK_JUMP_LATE_AFTER_GAP_S if self._check_jump else _CLOCK_JUMP_LATE_S
+            if res.min() < _CLOCK_JUMP_EARLY_S or res.min() > late_bound:
+                items.append(
+                    self._event(
+                        StatusKind.WARNING,
+                        f"sensor clock jumped by {-res.min():+.3f} s; re-anchored",
+                        float(a[0]),
+                    )
+                )
+                self._mapper = ClockMapper(self._clock_params)
+                self._anchor_us = None
+                if not self._check_jump:
+                    self._loss.new_stream()
+                    self._last_emit_c = None
+                    u = self._loss.unwrap(batch.counter, None)
+                self._gap_next = True
+        self._check_jump = False
+        if self._anchor_us is None:
+            self._anchor_us = int(s_us[0])
+        sensor_s = (s_us - self._anchor_us) * 1e-6
+        self._mapper.add(sensor_s[last], a[last])
+
+        fresh = self._loss.update(u)
+        top = int(np.argmax(u))
+        if self._last_c is None or u[top] >= self._last_c:
+            self._last_c, self._last_s_us = int(u[top]), int(s_us[top])
+        sel = np.flatnonzero(fresh)
+        sel = sel[np.argsort(u[sel], kind="stable")]
+        times = self._mapper.map(sensor_s[sel])
+        keep = self._in_order(times, u[sel])
+        sel, times = sel[keep], times[keep]
+        return self._emit(
+            times,
+            batch.acc_mps2[sel],
+            batch.gyr_rps[sel],
+            batch.counter[sel],
+            u[sel],
+            float(arrival[-1]),
+        )
+
+    def _in_order(self, times: NDArray[np.float64], counters: NDArray[np.int64]) -> NDArray:
+        """Mask of samples that can still be emitted: after everything already sent."""
+        keep = np.ones(len(times), dtype=bool)
+        if self._last_emit_c is not None:
+            keep &= counters > self._last_emit_c
+        prev = np.maximum.accumulate(np.r_[self._last_emit_t, times[:-1]])
+        keep &= times > prev
+        self.late += int((~keep).sum())
+        return keep
+
+    def _decode_witmotion(
+        self, payloads: list[bytes], arrival: NDArray[np.float64], items: list[SourceItem]
+    ) -> SensorBatch | None:
+        assert self.info is not None
+        wb = decode_witmotion(payloads)
+        if wb.skipped_bytes:
+            items += self._warn_bad([], 1, float(arrival[-1]))
+        n = len(wb.samples)
+        if n == 0:
+            return None
+        a = arrival[wb.samples.frame_index]
+        period_s = self.info.period_us * 1e-6
+        fi = wb.samples.frame_index
+        last = np.r_[np.flatnonzero(fi[1:] != fi[:-1]), n - 1]
+        k = self._wit_next + np.arange(n, dtype=np.int64)
+        if self._mapper.ready:
+            # No counter: a loss shows as every notification arriving a period or more
+            # later than the fitted line predicts, for longer than any burst lasts.
+            res = float(self._mapper.residual(k[last] * period_s, a[last]).min())
+            start, low = self._wit_probe or (float(a[0]), np.inf)
+            low = min(low, res)
+            if float(a[-1]) - start >= _WIT_PROBE_S:
+                if low > _WIT_LOSS_PERIODS * period_s:
+                    shift = int(round(low / period_s))
+                    self._wit_lost += shift
+                    k += shift
+                self._wit_probe = None
+            else:
+                self._wit_probe = (start, low)
+        self._wit_next = int(k[-1]) + 1
+        self._mapper.add(k[last] * period_s, a[last])
+        times = self._mapper.map(k * period_s)
+        keep = self._in_order(times, k)
+        self._last_emit_c = None  # indices are not counters; order is by time alone
+        return self._emit(
+            times[keep],
+            wb.samples.acc_mps2[keep],
+            wb.samples.gyr_rps[keep],
+            None,
+            k[keep],
+            float(arrival[-1]),
+        )
+
+    def _emit(
+        self,
+        times: NDArray[np.float64],
+        acc: NDArray[np.float64],
+        gyr: NDArray[np.float64],
+        counter: NDArray[np.uint16] | None,
+        unwrapped: NDArray[np.int64],
+        arrival_s: float,
+    ) -> SensorBatch | None:
+        lost_now = self._loss.lost + self._wit_lost
+        if len(times) == 0:
+            return None
+        self._last_emit_t = float(times[-1])
+        if not self.witmotion:
+            self._last_emit_c = int(unwrapped[-1])
+        self.samples += len(times)
+        self._count_rate(times)
+        delta, self._lost_emitted = lost_now - self._lost_emitted, lost_now
+        gap, self._gap_next = self._gap_next, False
+        return SensorBatch(
+            placement=self.placement,
+            samples=ImuSamples(
+                np.ascontiguousarray(times),
+                np.ascontiguousarray(acc, dtype=np.float64),
+                np.ascontiguousarray(gyr, dtype=np.float64),
+            ),
+            counter=None if counter is None else np.ascontiguousarray(counter),
+            lost=max(0, delta),
+            gap_before=gap,
+            arrival_s=arrival_s,
+        )
+
+    def _count_rate(self, times: NDArray[np.float64]) -> None:
+        self._rate_hist.append(times)
+        while self._rate_hist and self._rate_hist[0][-1] < times[-1] - _RATE_WINDOW_S:
+            self._rate_hist.popleft()
+
+    def _loss_event(self, now: float) -> list[SourceItem]:
+        lost = self._loss.lost + self._wit_lost
+        if lost <= self._lost_evented or now - self._last_loss_event_s < 1.0:
+            return []
+        delta, self._lost_evented = lost - self._lost_evented, lost
+        self._last_loss_event_s = now
+        return [self._event(StatusKind.LOSS, f"{delta} sample(s) lost ({lost} in all)", now, delta)]
+
+
+def encode_witmotion_info(placement: Placement, rate_hz: float) -> bytes:
+    """The synthesised INFO payload of a WitMotion sensor (see :func:`witmotion_info`)."""
+    return encode_info(witmotion_info(placement, rate_hz))

@@ -1,0 +1,186 @@
+"""Map a sensor's clock onto the host's: offset and drift from the lower envelope.
+
+A notification carrying a sample taken at sensor time ``s`` arrives at host time
+
+    a = offset + rate · s + d,     d ≥ 0,
+
+where ``d`` is the delivery delay: waiting for the frame to fill, for the next BLE
+connection event, for a missed event (bursts), for the host's event loop. ``d`` is never
+negative and often close to its minimum, so the **lower envelope** of the points
+``(s, a)`` is the line ``offset + rate · s`` shifted by the minimum delay, while their
+mean is shifted by the mean delay, which varies between sensors and over time. This is
+the classic estimator for one-way network clocks (Moon, Skelly & Towsley, "Estimation
+and removal of clock skew from network delay measurements", INFOCOM 1999,
+doi:10.1109/INFCOM.1999.752180).
+
+The online version here: cut sensor time into windows of ``window_s``; keep each
+window's point of smallest delay (smallest ``a − s`` at the nominal rate: within one
+window the drift changes that by microseconds); fit a line through the window minima of
+the last ``history_s`` by least squares, drop the windows far above it (a window whose
+frames all waited, e.g. while the host was busy) and fit again. With a few hundred
+frames per window the minimum delay is within a fraction of a millisecond of zero, so
+sensors line up to well under a millisecond once the slope is known (~10 s).
+
+Sensors without a clock (WitMotion) use the sample index times the nominal period as
+their "sensor time": the same fit then smooths arrival times against the nominal rate
+and learns the true rate as the drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+@dataclass(frozen=True)
+class ClockParams:
+    """Parameters of :class:`ClockMapper`, independent of the sample rate.
+
+    Attributes
+    ----------
+    window_s : float
+        Length of each lower-envelope window on the sensor clock, s. Default 1.0 s.
+    history_s : float
+        The fit uses the windows of the last this many seconds. Default 120 s.
+    max_drift_ppm : float
+        Fitted rates are clamped to ``1 ± max_drift_ppm · 1e-6``; crystals are within
+        ±100 ppm, so more means a bad fit. Default 1000 ppm.
+    outlier_s : float
+        Windows whose minimum lies more than this above the first fit are left out of
+        the second. Default 0.005 s.
+    """
+
+    window_s: float = 1.0
+    history_s: float = 120.0
+    max_drift_ppm: float = 1000.0
+    outlier_s: float = 0.005
+
+
+class ClockMapper:
+    """Online mapping from one sensor's clock (s) onto the host clock (s).
+
+    Parameters
+    ----------
+    params : ClockParams, optional
+        Default :class:`ClockParams()`.
+
+    Notes
+    -----
+    Feed every frame as a point (sensor time of its *last* sample, arrival time): the
+    frame cannot leave before its last sample was taken. Sensor times are seconds on
+    the sensor's clock relative to any fixed anchor (the caller unwraps the wire's u32
+    µs first); keep them below ~1e6 s so float64 keeps sub-µs resolution.
+    """
+
+    def __init__(self, params: ClockParams | None = None) -> None:
+        self.params = params or ClockParams()
+        self._win_id: list[int] = []
+        self._win_s: list[float] = []
+        self._win_a: list[float] = []
+        self._offset = 0.0  # host s at sensor time 0
+        self._rate = 1.0  # host s per sensor s
+        self._ready = False
+
+    @property
+    def ready(self) -> bool:
+        """True once at least one point was added."""
+        return self._ready
+
+    @property
+    def drift_ppm(self) -> float:
+        """Estimated rate error of the sensor clock, ppm: positive if it runs fast."""
+        return (1.0 / self._rate - 1.0) * 1e6
+
+    @property
+    def n_windows(self) -> int:
+        """Windows currently in the fit."""
+        return len(self._win_id)
+
+    def add(self, sensor_s: NDArray[np.float64], arrival_s: NDArray[np.float64]) -> None:
+        """Add points (sensor time, arrival time), both in s, shape (N,); refit."""
+        sensor_s = np.asarray(sensor_s, dtype=np.float64)
+        arrival_s = np.asarray(arrival_s, dtype=np.float64)
+        if sensor_s.size == 0:
+            return
+        w = self.params.window_s
+        ids = np.floor(sensor_s / w).astype(np.int64)
+        resid = arrival_s - sensor_s
+        for wid in np.unique(ids).tolist():
+            sel = np.flatnonzero(ids == wid)
+            best = sel[np.argmin(resid[sel])]
+            self._merge(wid, float(sensor_s[best]), float(arrival_s[best]))
+        newest = max(self._win_id)
+        keep_from = newest - int(np.ceil(self.params.history_s / w))
+        if self._win_id[0] < keep_from:
+            k = int(np.searchsorted(np.asarray(self._win_id), keep_from))
+            del self._win_id[:k], self._win_s[:k], self._win_a[:k]
+        self._fit()
+        self._ready = True
+
+    def _merge(self, wid: int, s: float, a: float) -> None:
+        i = int(np.searchsorted(np.asarray(self._win_id, dtype=np.int64), wid))
+        if i < len(self._win_id) and self._win_id[i] == wid:
+            if a - s < self._win_a[i] - self._win_s[i]:
+                self._win_s[i], self._win_a[i] = s, a
+        else:
+            self._win_id.insert(i, wid)
+            self._win_s.insert(i, s)
+            self._win_a.insert(i, a)
+
+    def _fit(self) -> None:
+        s = np.asarray(self._win_s)
+        a = np.asarray(self._win_a)
+        if len(s) < 3 or s[-1] - s[0] < 2.0 * self.params.window_s:
+            # Too short a baseline for a slope: nominal rate, lowest point.
+            self._rate = 1.0
+            self._offset = float(np.min(a - s))
+            return
+        rate, offset = self._line(s, a)
+        resid = a - (offset + rate * s)
+        keep = resid <= np.median(resid) + self.params.outlier_s
+        if keep.sum() >= 3 and not keep.all():
+            rate, offset = self._line(s[keep], a[keep])
+        self._rate, self._offset = rate, offset
+
+    def _line(self, s: NDArray[np.float64], a: NDArray[np.float64]) -> tuple[float, float]:
+        s_mean, a_mean = float(s.mean()), float(a.mean())
+        ds = s - s_mean
+        rate = float(ds @ (a - a_mean) / (ds @ ds))
+        limit = self.params.max_drift_ppm * 1e-6
+        rate = min(max(rate, 1.0 - limit), 1.0 + limit)
+        return rate, a_mean - rate * s_mean
+
+    def map(self, sensor_s: NDArray[np.float64] | float) -> NDArray[np.float64]:
+        """Host time (s) of sensor times (s), with the current estimate."""
+        return self._offset + self._rate * np.asarray(sensor_s, dtype=np.float64)
+
+    def residual(
+        self, sensor_s: NDArray[np.float64], arrival_s: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        """``arrival − map(sensor)`` in s: the delay the current fit implies."""
+        return np.asarray(arrival_s, dtype=np.float64) - self.map(sensor_s)
+
+
+def unwrap(raw: NDArray, reference: int, modulus: int) -> NDArray[np.int64]:
+    """Unwrap wrapping counter values to the representatives nearest `reference`.
+
+    Parameters
+    ----------
+    raw : ndarray of unsigned int, shape (N,)
+        Values modulo `modulus` (u16 counters, u32 µs timestamps).
+    reference : int or ndarray of int
+        Unwrapped value(s) each raw value is expected near (per element if an array).
+    modulus : int
+        2**16 or 2**32.
+
+    Returns
+    -------
+    ndarray of int64, shape (N,)
+        ``r ≡ raw (mod modulus)`` with ``reference − modulus/2 ≤ r < reference + modulus/2``.
+    """
+    half = modulus // 2
+    ref = np.asarray(reference, dtype=np.int64)
+    delta = (raw.astype(np.int64) - ref + half) % modulus - half
+    return ref + delta

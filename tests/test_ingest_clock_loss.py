@@ -1,0 +1,137 @@
+"""Clock mapping (drift, offset, jitter, bursts, wrap) and exact loss accounting."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from firmware_protocol import SensorInfo, encode_frames, encode_info
+from ingest import ClockMapper, LossCounter, SensorBatch
+from ingest._channel import SensorChannel
+from processing import Placement
+
+
+def _link_arrivals(rng, ready_s, conn_interval_s=0.015, burst_p=0.02, burst_s=0.12):
+    """BLE delivery: wait for the next connection event, sometimes miss several; in order."""
+    delay = rng.uniform(0.0, conn_interval_s, ready_s.size)
+    burst = rng.random(ready_s.size) < burst_p
+    delay[burst] += rng.uniform(0.0, burst_s, int(burst.sum()))
+    return np.maximum.accumulate(ready_s + delay)
+
+
+def _sensor(rng, drift_ppm, offset_us, duration_s=70.0, fs=100.0, per_frame=3):
+    """True sample times, the sensor's u32 µs clock, and per-frame arrivals."""
+    n = int(duration_s * fs)
+    true = rng.uniform(0, 0.01) + np.arange(n) / (fs * (1 + drift_ppm * 1e-6))
+    sensor_us = (offset_us + np.round(np.arange(n) * 1e6 / fs)).astype(np.int64)
+    last = np.minimum(np.arange(0, n, per_frame) + per_frame, n) - 1
+    arrival = _link_arrivals(rng, true[last])
+    return true, sensor_us, last, arrival
+
+
+def test_two_sensors_at_plus_minus_200_ppm_line_up_within_2_ms_after_60_s():
+    rng = np.random.default_rng(1)
+    errors = []
+    for drift, offset in ((+200.0, 4_294_000_000), (-200.0, 17)):  # one wraps its u32 clock
+        true, sensor_us, last, arrival = _sensor(rng, drift, offset)
+        mapper = ClockMapper()
+        anchor = int(sensor_us[0])
+        mapped = np.empty(len(true))
+        # Online, frame by frame: each sample is timed with what was known on arrival.
+        for f, i in enumerate(last):
+            lo = last[f - 1] + 1 if f else 0
+            mapper.add(np.array([(sensor_us[i] - anchor) * 1e-6]), arrival[f : f + 1])
+            mapped[lo : i + 1] = mapper.map((sensor_us[lo : i + 1] - anchor) * 1e-6)
+        late = true > 60.0
+        errors.append(mapped[late] - true[late])
+        assert abs(mapper.drift_ppm - drift) < 5.0
+    # Each maps to true time plus the (common, tiny) minimum BLE delay.
+    for e in errors:
+        assert 0.0 <= e.min() and e.max() < 0.002
+    common = np.interp(np.linspace(0, 1, 500), np.linspace(0, 1, len(errors[0])), errors[0])
+    other = np.interp(np.linspace(0, 1, 500), np.linspace(0, 1, len(errors[1])), errors[1])
+    assert np.max(np.abs(common - other)) < 0.002
+
+
+def test_host_stall_does_not_bend_the_fit():
+    rng = np.random.default_rng(2)
+    true, sensor_us, last, arrival = _sensor(rng, 50.0, 0, duration_s=40.0)
+    arrival = arrival.copy()
+    stall = (true[last] > 20) & (true[last] < 21.5)  # event loop blocked 1.5 s
+    arrival[stall] = np.maximum(arrival[stall], true[last][stall].max() + 0.01)
+    mapper = ClockMapper()
+    mapper.add((sensor_us[last] - sensor_us[0]) * 1e-6, arrival)
+    err = mapper.map((sensor_us - sensor_us[0]) * 1e-6) - true
+    assert np.ptp(err[true > 10]) < 0.001
+
+
+def _frames(n, info, counter0=0, t0_us=0):
+    rng = np.random.default_rng(n)
+    acc = rng.integers(-3000, 3000, (n, 3)).astype(np.int16)
+    gyr = rng.integers(-3000, 3000, (n, 3)).astype(np.int16)
+    return encode_frames(
+        acc, gyr, info, counter0=counter0, t0_us=t0_us, att_mtu=247, samples_per_frame=2
+    )
+
+
+INFO = SensorInfo.from_ranges(1, 8, 1000, 100.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n_frames=st.integers(5, 400),
+    start=st.integers(0, 65535),
+    data=st.data(),
+)
+def test_channel_loss_is_exact_under_loss_duplicates_and_reordering(n_frames, start, data):
+    frames = _frames(2 * n_frames, INFO, counter0=start, t0_us=(start * 977) % 2**32)
+    keep = data.draw(st.lists(st.booleans(), min_size=n_frames, max_size=n_frames))
+    if not any(keep):
+        keep[0] = True
+    sent = [(i, f) for i, (f, k) in enumerate(zip(frames, keep, strict=True)) if k]
+    order = list(range(len(sent)))
+    # Local reordering (swap neighbours) and duplicates (resend a frame later).
+    for i in data.draw(st.lists(st.integers(0, max(0, len(order) - 2)), max_size=10)):
+        order[i], order[i + 1] = order[i + 1], order[i]
+    dups = data.draw(st.lists(st.integers(0, len(sent) - 1), max_size=5))
+    stream = [sent[i] for i in order] + [sent[i] for i in dups]
+    ch = SensorChannel(Placement.SACRUM, t0_ns=0, silence_timeout_s=1e9)
+    ch.feed_info(0, encode_info(INFO))
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=6)))
+    delivered = 0
+    for lo, hi in zip([0, *cuts], [*cuts, len(stream)], strict=True):
+        # Each frame arrives 5 ms after its 20 ms of samples (the clock stays consistent).
+        hosts = [(i + 1) * 20_000_000 + 5_000_000 for i, _ in stream[lo:hi]]
+        items = ch.feed(hosts, [f for _, f in stream[lo:hi]])
+        delivered += sum(len(b) for b in items if isinstance(b, SensorBatch))
+    kept_idx = [i for i, k in enumerate(keep) if k]
+    span = 2 * (kept_idx[-1] - kept_idx[0] + 1)
+    stats = ch.stats()
+    assert stats.lost == span - 2 * len(sent)  # exactly the samples never received
+    assert stats.duplicates == 2 * len(dups)
+    assert delivered + stats.late == 2 * len(sent)  # late ones dropped, not lost
+
+
+def test_counter_wraps_and_a_long_silence_are_counted_right():
+    # 70 000 samples: the u16 counter wraps; then 40 000 samples (> 32768) go missing
+    # in one piece, which only the sensor clock can resolve.
+    info = SensorInfo.from_ranges(1, 8, 1000, 1000.0)
+    frames = _frames(220_000, info, counter0=65_000, t0_us=2**32 - 5_000_000)
+    ch = SensorChannel(Placement.SHIN_LEFT, t0_ns=0, silence_timeout_s=1e9)
+    ch.feed_info(0, encode_info(info))
+    for lo, hi in ((0, 35_000), (55_000, 110_000)):  # frames lo..hi arrive, 2 ms apart
+        for k in range(lo, hi, 5000):
+            part = frames[k : min(k + 5000, hi)]
+            ch.feed([(k + j) * 2_000_000 + 1_000_000 for j in range(len(part))], part)
+    stats = ch.stats()
+    assert stats.lost == 40_000 and stats.duplicates == 0 and stats.late == 0
+    assert stats.samples == 2 * (35_000 + 55_000)
+
+
+@given(st.lists(st.integers(0, 65535), min_size=1, max_size=300))
+def test_loss_counter_counts_each_value_once(values):
+    counter = LossCounter()
+    fresh = counter.update(counter.unwrap(np.array(values, dtype=np.uint16), None))
+    assert int(fresh.sum()) == len(set(values)) or max(values) - min(values) > 32767
+    assert counter.duplicates == len(values) - int(fresh.sum())
