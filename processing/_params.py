@@ -94,6 +94,9 @@ class ProcessingParams:
     rep_rest_deg : float
         Depth below which the athlete is standing: a rep begins where the depth last
         left this level and ends where it returns to it. Default 3 deg.
+    max_shank_deg : float
+        Largest plausible forward shank inclination at the bottom of a squat; beyond it
+        the excursion is not a squat (or a sensor is misread). Default 75 deg.
     bottom_rise_deg : float
         The bottom is passed once the depth has risen back this far from its maximum.
         Default 2 deg.
@@ -119,6 +122,7 @@ class ProcessingParams:
     rep_start_deg: float = 8.0
     rep_min_depth_deg: float = 15.0
     rep_rest_deg: float = 3.0
+    max_shank_deg: float = 75.0
     bottom_rise_deg: float = 2.0
     rep_max_s: float = 12.0
     rep_min_s: float = 0.8

@@ -67,6 +67,7 @@ class RepTracker:
         self._last_end_k: int | None = None
         self._bottom: BottomReached | None = None
         self._bottom_cues: list[Cue] = []
+        self._k_start = 0
         self.reps: list[RepMetrics] = []
 
     def _append(self, k0: int, angles: dict[str, NDArray[np.float64]]) -> None:
@@ -128,7 +129,44 @@ class RepTracker:
         onset = _at(self._seg("depth", k_start, k_bottom + 1), i_max)
         return wink, onset
 
+    def _refined_start(self, k_start: int) -> int:
+        """Where the depth left the standing level, not where it crossed ``rep_rest_deg``.
+
+        The descent begins slowly, so the rest-level crossing comes a few tenths of a
+        second after the movement did: step back to the last point within 0.5 deg of the
+        lowest depth of the second before (the athlete's standing level).
+        """
+        lookback = self._seg("depth", k_start - int(self.fs_hz), k_start + 1)
+        ok = np.isfinite(lookback)
+        if ok.sum() < 2:
+            return k_start
+        level = float(np.min(lookback[ok])) + 0.5
+        below = np.flatnonzero(ok & (lookback <= level))
+        return k_start - (lookback.size - 1 - int(below[-1]))
+
+    def _plausible(self, k_start: int, k_bottom: int) -> bool:
+        """A squat moves both shanks forward together, within a human range.
+
+        Walking swings them in opposite directions; a sensor whose strap slipped (and
+        whose new mounting is not known yet) reads impossible inclinations.
+        """
+        lo, hi = self.params.rep_start_deg, self.params.max_shank_deg
+        shanks = [
+            self._seg(c, k_start, k_bottom + 1) for c in ("ankle_df_left_deg", "ankle_df_right_deg")
+        ]
+        for x in shanks:
+            at_bottom = x[-1] if x.size else np.nan
+            if np.isfinite(at_bottom) and not lo <= at_bottom <= hi:
+                return False
+        ok = np.isfinite(shanks[0]) & np.isfinite(shanks[1])
+        if ok.sum() >= 5 and np.std(shanks[0][ok]) > 0 and np.std(shanks[1][ok]) > 0:
+            return bool(np.corrcoef(shanks[0][ok], shanks[1][ok])[0, 1] >= 0.5)
+        return True
+
     def _on_bottom(self, ev: BottomEvent) -> list[BottomReached | Cue]:
+        if not self._plausible(ev.k_start, ev.k_bottom):
+            self._bottom = None
+            return []
         if (
             self._last_end_k is None
             or (ev.k_start - self._last_end_k) / self.fs_hz > self.params.set_gap_s
@@ -137,12 +175,14 @@ class RepTracker:
             self.rep_number = 0
             self.cues.new_set()
         self.rep_number += 1
+        k_start = self._refined_start(ev.k_start)
+        self._k_start = k_start
         wink, onset = self._wink(ev.k_start, ev.k_bottom)
         at_bottom = {c: _at(self._seg(c, ev.k_bottom, ev.k_bottom + 1), 0) for c in ANGLE_COLUMNS}
         b = BottomReached(
             set=self.set_number,
             rep=self.rep_number,
-            t_start_s=self._t(ev.k_start),
+            t_start_s=self._t(k_start),
             t_bottom_s=self._t(ev.k_bottom),
             t_detected_s=self._t(ev.k_detected),
             depth_deg=ev.peak_deg,
@@ -158,11 +198,19 @@ class RepTracker:
         self._bottom_cues = self.cues.at_bottom(b, pelvic_max, b.t_bottom_s - b.t_start_s)
         return [b, *self._bottom_cues]
 
+    def _sensor_missing(self, k_from: int, k_to: int) -> bool:
+        """Was any sensor missing for part of the rep? (Depth survives one shank missing.)"""
+        for c in ("pelvic_tilt_deg", "ankle_df_left_deg", "ankle_df_right_deg"):
+            if np.isnan(self._seg(c, k_from, k_to)).any():
+                return True
+        lumbar = self._seg("lumbar_flexion_deg", k_from, k_to)
+        return bool(np.isfinite(lumbar).any() and np.isnan(lumbar).any())
+
     def _on_rep(self, ev: ExcursionEvent) -> list[RepMetrics | Cue]:
         b = self._bottom
         if b is None:  # cannot happen: a qualifying excursion always passed its bottom
             return []
-        rng = (ev.k_start, ev.k_end)
+        rng = (self._k_start, ev.k_end)
         rep = RepMetrics(
             set=b.set,
             rep=b.rep,
@@ -180,8 +228,8 @@ class RepTracker:
             lumbar_flexion_max_deg=_nanmax(self._seg("lumbar_flexion_deg", *rng)),
             depth_deg=ev.peak_deg,
             butt_wink_onset_depth_deg=b.butt_wink_onset_depth_deg,
-            has_gap=ev.has_gap,
-            k_start=ev.k_start,
+            has_gap=ev.has_gap or self._sensor_missing(*rng),
+            k_start=self._k_start,
             k_bottom=ev.k_bottom,
             k_end=ev.k_end,
         )

@@ -156,10 +156,12 @@ class GridResampler:
         waiting = [p for p in self.placements if p not in self._disconnected]
         if not waiting:
             return None
+        if final:
+            waiting = [p for p in waiting if self._buffers[p].times.size]
+            if not waiting:
+                return None  # the stream ended without any data
         if self._next_k is None:
-            start = self._start_k(
-                waiting if not final else [p for p in waiting if self._buffers[p].times.size]
-            )
+            start = self._start_k(waiting)
             if start is None:
                 return None
             self._next_k = start

@@ -27,6 +27,9 @@ class Chip(StrEnum):
     """Low-cost IMU chips the simulator can imitate."""
 
     MPU6050 = "mpu6050"
+    #: An MPU-6050 after a six-position calibration: scale, cross-axis and accelerometer
+    #: offsets trimmed; noise, gyroscope offsets and their drift left as they are.
+    MPU6050_CALIBRATED = "mpu6050_calibrated"
     ICM42688P = "icm42688p"
     BMI270 = "bmi270"
     IDEAL = "ideal"
@@ -73,6 +76,7 @@ CHIPS: dict[Chip, ChipModel] = {
     # zero-g offset ±50 mg, sensitivity tolerance ±3 %, cross-axis ±2 %.
     Chip.MPU6050: ChipModel(0.005, 400.0, 5.0, 0.02, 25.0, 0.015, 0.01),
     # ICM-42688-P: ZRO ±0.5 deg/s, zero-g ±20 mg, sensitivity ±0.5 %, cross-axis ±1 %.
+    Chip.MPU6050_CALIBRATED: ChipModel(0.005, 400.0, 5.0, 0.02, 1.0, 0.001, 0.001),
     Chip.ICM42688P: ChipModel(0.0028, 70.0, 0.25, 0.005, 10.0, 0.0025, 0.005),
     # BMI270: ZRO ±0.5 deg/s, zero-g ±20 mg, sensitivity ±1 %.
     Chip.BMI270: ChipModel(0.007, 160.0, 0.25, 0.008, 10.0, 0.005, 0.005),
@@ -83,6 +87,7 @@ CHIPS: dict[Chip, ChipModel] = {
 #: How each simulated chip identifies itself on the wire.
 WIRE_CHIP: dict[Chip, ImuChip] = {
     Chip.MPU6050: ImuChip.MPU6050,
+    Chip.MPU6050_CALIBRATED: ImuChip.MPU6050,
     Chip.ICM42688P: ImuChip.ICM42688P,
     Chip.BMI270: ImuChip.BMI270,
     Chip.IDEAL: ImuChip.SIMULATED,

@@ -94,6 +94,10 @@ class Score:
         return out
 
 
+def _fault(r: RepTruth) -> float:
+    return max(r.butt_wink_deg, r.knee_in_left_deg, r.knee_in_right_deg)
+
+
 def _cue_labels(
     reps: list[RepTruth], thresholds: dict[str, float], margin_deg: float
 ) -> list[dict[str, bool | None]]:
@@ -111,6 +115,7 @@ def _cue_labels(
     labels = []
     history: list[float] = []
     set_conc: dict[int, list[float]] = {}
+    set_reps: dict[int, list[RepTruth]] = {}
     for r in reps:
         conc = set_conc.setdefault(r.set, [])
         conc.append(r.concentric_s)
@@ -138,10 +143,20 @@ def _cue_labels(
                 thresholds["forward_lean_margin_deg"],
                 margin_deg,
             )
+        set_reps.setdefault(r.set, []).append(r)
         if len(conc) >= 3:
+            # The engine's two reasons, judged on true values: a slower ascent than the
+            # set's fastest, or faults growing from the first three reps to the last three.
             slow = label(r.concentric_s / min(conc) - 1.0, thresholds["fatigue_slowdown"], 0.07)
-            # Fatigue also fires on growing faults; count only reps where neither is unclear.
-            lab["fatigue"] = True if slow else (None if slow is None else None)
+            mine = set_reps[r.set]
+            growth: bool | None = False
+            if len(mine) >= 6:
+                g = np.mean([_fault(x) for x in mine[-3:]]) - np.mean([_fault(x) for x in mine[:3]])
+                growth = label(float(g), thresholds["fault_growth_deg"], margin_deg)
+            if slow or growth:
+                lab["fatigue"] = True
+            elif slow is False and growth is False:
+                lab["fatigue"] = False
         history.append(r.pelvic_tilt_max_deg)
         labels.append(lab)
     return labels

@@ -50,10 +50,3 @@ def test_bad_input_is_one_line_without_traceback(tmp_path):
     assert r.stderr.count("\n") == 1 and "unknown profile 'nope'" in r.stderr
     r = run("simulate", "--out", str(tmp_path / "no" / "such" / "dir.csv"))
     assert r.returncode == 2 and "Traceback" not in r.stderr and r.stderr.count("\n") == 1
-
-
-def test_demo_fast_streams_a_session_through_the_codec():
-    r = run("demo", "--fast")
-    assert r.returncode == 0, r.stderr
-    last = r.stdout.strip().splitlines()[-1]
-    assert last.startswith("done: sacrum ") and " lost" in last

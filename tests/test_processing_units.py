@@ -1,0 +1,243 @@
+"""Unit tests of the processing stages: known answers, chunk invariance, edge cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.spatial.transform import Rotation
+
+from processing import CueParams, ImuSamples, Placement, ProcessingParams, segment_angles_rad
+from processing._cues import CueEngine
+from processing._events import BottomReached, RepMetrics
+from processing._excursions import (
+    BottomEvent,
+    CancelledEvent,
+    ExcursionDetector,
+    ExcursionEvent,
+)
+from processing._timebase import GridResampler
+
+FS = 100.0
+
+
+def detector() -> ExcursionDetector:
+    return ExcursionDetector(
+        FS, rest_deg=3, start_deg=8, min_peak_deg=15, bottom_rise_deg=2, min_s=0.8, max_s=12
+    )
+
+
+def squats(n: int, depth: float = 35.0, period_s: float = 3.0, pause_s: float = 1.5):
+    """n sin² squats from standing; returns (depth signal, true bottom indices)."""
+    pieces, bottoms, k = [np.zeros(int(2 * FS))], [], int(2 * FS)
+    for _ in range(n):
+        u = np.arange(int(period_s * FS)) / (period_s * FS)
+        pieces.append(depth * np.sin(np.pi * u) ** 2)
+        bottoms.append(k + int(period_s * FS / 2))
+        k += int(period_s * FS)
+        pieces.append(np.zeros(int(pause_s * FS)))
+        k += int(pause_s * FS)
+    return np.concatenate(pieces), bottoms
+
+
+def feed_in_chunks(det, d, cuts):
+    events = []
+    for a, b in zip([0, *cuts], [*cuts, d.size], strict=True):
+        events += det.update(a, d[a:b])
+    return events
+
+
+# -- excursion detector -------------------------------------------------------------
+@pytest.mark.parametrize("n", [1, 5, 12])
+def test_n_synthetic_squats_give_exactly_n_reps_with_bottoms_at_the_troughs(n):
+    d, bottoms = squats(n)
+    events = detector().update(0, d)
+    reps = [e for e in events if isinstance(e, ExcursionEvent)]
+    assert len(reps) == n
+    assert [e.k_bottom for e in reps] == bottoms
+    assert all(e.k_start < e.k_bottom < e.k_end for e in reps)
+    assert all(a.k_end <= b.k_start for a, b in zip(reps, reps[1:], strict=False))
+    # Each bottom is announced before its rep ends, as soon as the depth rose back 2 deg.
+    b_events = [e for e in events if isinstance(e, BottomEvent)]
+    assert [e.k_bottom for e in b_events] == bottoms
+    assert all(e.k_detected - e.k_bottom < 0.4 * FS for e in b_events)
+
+
+def test_walking_shallow_and_overlong_excursions_are_not_reps():
+    t = np.arange(0, 20, 1 / FS)
+    # Walking: the shanks swing opposite ways, so their mean stays near zero.
+    left, right = 22 * np.sin(2 * np.pi * 0.9 * t), -22 * np.sin(2 * np.pi * 0.9 * t)
+    assert detector().update(0, 0.5 * (left + right)) == []
+    # Bending over: the shanks only reach ~8 deg.
+    assert not [
+        e
+        for e in detector().update(0, 8 * np.sin(np.pi * t / 20) ** 2)
+        if isinstance(e, ExcursionEvent)
+    ]
+    # Sitting down for 15 s is not a squat; its bottom is withdrawn.
+    sit = np.concatenate(
+        [
+            np.zeros(200),
+            np.linspace(0, 40, 100),
+            np.full(1500, 40.0),
+            np.linspace(40, 0, 100),
+            np.zeros(200),
+        ]
+    )
+    events = detector().update(0, sit)
+    assert not [e for e in events if isinstance(e, ExcursionEvent)]
+    assert [type(e) for e in events] == [BottomEvent, CancelledEvent] or not events
+
+
+def test_a_wobble_before_minimum_depth_does_not_lose_the_rep():
+    d, _ = squats(1)
+    i = int(2 * FS) + 40
+    d[i : i + 10] -= 4.0  # a 4 deg dip at ~10 deg depth on the way down
+    reps = [e for e in detector().update(0, d) if isinstance(e, ExcursionEvent)]
+    assert len(reps) == 1 and reps[0].peak_deg > 30
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 2599), max_size=30, unique=True))
+def test_detector_chunked_equals_batch(cuts):
+    d, _ = squats(5)
+    d = d + np.random.default_rng(0).normal(0, 0.3, d.size)
+    d[700:712] = np.nan  # a gap inside a rep
+    assert feed_in_chunks(detector(), d, sorted(cuts)) == detector().update(0, d)
+
+
+# -- grid resampler -----------------------------------------------------------------
+def _samples(t):
+    t = np.asarray(t, dtype=float)
+    return ImuSamples(t, np.column_stack([t, 2 * t, -t]), np.column_stack([np.sin(t), t, 0 * t]))
+
+
+def test_resampler_interpolates_linearly_and_marks_long_gaps():
+    r = GridResampler([Placement.SACRUM, Placement.SHIN_LEFT], FS, 0.1)
+    ta = np.arange(0.003, 5, 0.0173)
+    tb = np.r_[np.arange(0.001, 2.0, 0.02), np.arange(2.5, 5, 0.02)]  # a 0.5 s gap
+    r.push(Placement.SACRUM, _samples(ta))
+    r.push(Placement.SHIN_LEFT, _samples(tb))
+    c = r.pull(final=True)
+    np.testing.assert_allclose(c.acc_mps2[Placement.SACRUM][:, 1], 2 * c.time_s, atol=1e-12)
+    missing = c.time_s[~c.valid[Placement.SHIN_LEFT]]
+    assert missing.min() > 1.98 and missing.max() < 2.5 + 1e-9
+    assert np.all(np.isnan(c.acc_mps2[Placement.SHIN_LEFT][~c.valid[Placement.SHIN_LEFT]]))
+    assert c.time_s[0] == pytest.approx(0.01)  # starts once both sensors have begun
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(0.01, 4.99), max_size=20, unique=True))
+def test_resampler_chunked_equals_batch(cuts):
+    rng = np.random.default_rng(1)
+    ta = np.sort(rng.uniform(0, 5, 400))
+    tb = np.arange(0.004, 5, 0.02)
+    batch = GridResampler([Placement.SACRUM, Placement.SHIN_LEFT], FS, 0.1)
+    batch.push(Placement.SACRUM, _samples(ta))
+    batch.push(Placement.SHIN_LEFT, _samples(tb))
+    whole = batch.pull(final=True)
+    r = GridResampler([Placement.SACRUM, Placement.SHIN_LEFT], FS, 0.1)
+    chunks = []
+    for lo, hi in zip([0.0, *sorted(cuts)], [*sorted(cuts), 5.0], strict=True):
+        for p, t in ((Placement.SACRUM, ta), (Placement.SHIN_LEFT, tb)):
+            r.push(p, _samples(t[(t >= lo) & (t < hi)]))
+            c = r.pull()
+            if c is not None:
+                chunks.append(c)
+    if (c := r.pull(final=True)) is not None:
+        chunks.append(c)
+    got = np.concatenate([c.acc_mps2[Placement.SACRUM] for c in chunks])
+    np.testing.assert_array_equal(np.concatenate([c.time_s for c in chunks]), whole.time_s)
+    np.testing.assert_array_equal(got, whole.acc_mps2[Placement.SACRUM])
+
+
+def test_resampler_does_not_wait_for_a_disconnected_sensor():
+    r = GridResampler([Placement.SACRUM, Placement.SHIN_LEFT], FS, 0.1)
+    r.push(Placement.SACRUM, _samples(np.arange(0.0, 3, 0.01)))
+    r.push(Placement.SHIN_LEFT, _samples(np.arange(0.0, 1, 0.01)))
+    assert r.pull().time_s[-1] == pytest.approx(0.99)
+    assert r.pull() is None  # waits for the shin
+    r.mark_disconnected(Placement.SHIN_LEFT)
+    c = r.pull()
+    assert c.time_s[-1] == pytest.approx(2.99)
+    assert not c.valid[Placement.SHIN_LEFT][c.time_s > 1.1].any()
+
+
+def test_resampler_rejects_a_sensor_outside_the_session():
+    r = GridResampler([Placement.SACRUM], FS, 0.1)
+    with pytest.raises(ValueError, match="'lumbar' is not part of this session"):
+        r.push(Placement.LUMBAR, _samples([0.0]))
+
+
+# -- angles -------------------------------------------------------------------------
+def test_segment_angles_known_answer_and_heading_free():
+    # Sensor mounted at random; the segment pitched 30 deg forward then rolled 10 deg.
+    mount = Rotation.random(random_state=3)
+    seg = Rotation.from_euler("ZXY", [[1.2, np.deg2rad(10), np.deg2rad(30)]])
+    q = (seg * mount).as_quat()
+    vertical = mount.inv().apply([0, 0, 1.0])
+    axis = mount.inv().apply([0, 1.0, 0])
+    incl, lat = segment_angles_rad(q, vertical, axis)
+    assert np.rad2deg(incl[0]) == pytest.approx(
+        np.rad2deg(np.arctan2(0.5, np.cos(np.pi / 6) * np.cos(np.deg2rad(10)))), abs=1e-9
+    )
+    assert np.rad2deg(lat[0]) == pytest.approx(
+        -np.rad2deg(np.arcsin(np.cos(np.pi / 6) * np.sin(np.deg2rad(10)))), abs=1e-9
+    )
+    turned = (Rotation.from_euler("z", 123, degrees=True) * seg * mount).as_quat()
+    incl2, lat2 = segment_angles_rad(turned, vertical, axis)
+    assert incl2[0] == pytest.approx(incl[0]) and lat2[0] == pytest.approx(lat[0])
+    nan = segment_angles_rad(np.full((1, 4), np.nan), vertical, axis)[0]
+    assert np.isnan(nan[0])
+
+
+# -- cues ---------------------------------------------------------------------------
+def bottom(rep, wink=0.0, knee_l=0.0, knee_r=0.0, ank_l=35.0, ank_r=35.0, onset=30.0):
+    return BottomReached(1, rep, 0.0, 1.5, 1.7, 35.0, wink, knee_l, knee_r, ank_l, ank_r, onset)
+
+
+def rep_metrics(rep, conc=1.0, wink=0.0, pelvic=25.0):
+    return RepMetrics(1, rep, 0, 1.5, 1.5 + conc, 1.5, conc, 35, 35, 0, 0, pelvic, wink, 20)
+
+
+def test_cue_thresholds_fire_once_per_rep_with_hysteresis():
+    eng = CueEngine(CueParams())
+    codes = lambda cues: sorted(c.code for c in cues)  # noqa: E731
+    assert codes(eng.at_bottom(bottom(1, wink=8.5, knee_l=9, ank_r=28), 25, 1.5)) == [
+        "ankle_limited_right",
+        "butt_wink",
+        "knee_in_left",
+    ]
+    eng.at_end(rep_metrics(1))
+    # 7.5 deg: below 8 but within the 1 deg hysteresis of a cue that fired last rep.
+    assert codes(eng.at_bottom(bottom(2, wink=7.5), 25, 1.5)) == ["butt_wink"]
+    eng.at_end(rep_metrics(2))
+    assert codes(eng.at_bottom(bottom(3, wink=6.5), 25, 1.5)) == []
+    eng.at_end(rep_metrics(3))
+    # After a rep without the cue, 7.5 no longer fires.
+    assert codes(eng.at_bottom(bottom(4, wink=7.5), 25, 1.5)) == []
+    cue = eng.at_bottom(bottom(5, wink=12, onset=27.4), 25, 0.5)
+    assert codes(cue) == ["butt_wink", "fast_descent"]
+    bw = next(c for c in cue if c.code == "butt_wink")
+    assert bw.onset_depth_deg == 27.4 and "27 degrees" in bw.text and bw.t_s == 1.7
+
+
+def test_forward_lean_against_the_athletes_own_usual_and_fatigue_on_slowdown():
+    eng = CueEngine(CueParams())
+    for i, conc in enumerate([1.0, 1.02, 0.98, 1.1], start=1):
+        assert not [c for c in eng.at_bottom(bottom(i), 25.0, 1.5) if c.code == "forward_lean"]
+        assert eng.at_end(rep_metrics(i, conc=conc)) == []
+    lean = eng.at_bottom(bottom(5), 25.0 + 13.0, 1.5)
+    assert [c.code for c in lean] == ["forward_lean"]
+    fat = eng.at_end(rep_metrics(5, conc=1.3))
+    assert [c.code for c in fat] == ["fatigue"] and fat[0].value == pytest.approx(1.3 / 0.98 - 1)
+    eng.new_set()
+    assert eng.at_end(rep_metrics(1, conc=2.0)) == []  # a new set starts afresh
+
+
+def test_params_are_validated_with_what_was_expected():
+    with pytest.raises(ValueError, match="rep_rest_deg < rep_start_deg"):
+        ProcessingParams(rep_rest_deg=9.0)
+    with pytest.raises(ValueError, match="fs_hz must be > 0"):
+        ProcessingParams(fs_hz=0.0)
