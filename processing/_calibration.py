@@ -314,14 +314,18 @@ class Calibrator:
         self._recent: list[OrientedBlock] = []  # enough to look back over one rep
         self._axes: dict[Placement, list[NDArray[np.float64]]] = {p: [] for p in self.placements}
         self._squats_seen = 0
-        self._detector = ExcursionDetector(
-            fs,
-            rest_deg=params.rep_rest_deg,
-            start_deg=params.rep_start_deg,
-            min_peak_deg=params.rep_min_depth_deg,
-            bottom_rise_deg=params.bottom_rise_deg,
-            min_s=params.rep_min_s,
-            max_s=params.rep_max_s,
+        self._detector = self._new_detector()
+
+    def _new_detector(self) -> ExcursionDetector:
+        p = self.params
+        return ExcursionDetector(
+            p.fs_hz,
+            rest_deg=p.rep_rest_deg,
+            start_deg=p.rep_start_deg,
+            min_peak_deg=p.rep_min_depth_deg,
+            bottom_rise_deg=p.bottom_rise_deg,
+            min_s=p.rep_min_s,
+            max_s=p.rep_max_s,
         )
 
     @property
@@ -416,8 +420,9 @@ class Calibrator:
         return 0.5 * (tilts[0] + tilts[1])
 
     def _learn_from(self, block: OrientedBlock, events: list[CalibrationEvent]) -> None:
-        # The detector always runs (it is cheap), so its state never goes stale.
-        if not len(block):
+        # Squats are looked for only while an axis is being learned; a slip starts a fresh
+        # detector (see _check_slip), so its state is never stale.
+        if not len(block) or not self._learning:
             return
         for ev in self._detector.update(block.k0, self._depth_sign_free(block)):
             if isinstance(ev, ExcursionEvent) and not ev.has_gap and self._learning:
@@ -540,6 +545,8 @@ class Calibrator:
         axis = _rotate_between(old.vertical, now[pl], old.flexion_axis)
         self._vertical[pl] = now[pl]
         self.calibration[pl] = SensorCalibration(now[pl], _perpendicular_unit(axis, now[pl]))
+        if not self._learning:
+            self._detector = self._new_detector()  # it slept while nothing was learned
         self._learning.add(pl)
         self._axes[pl] = []
         events.append(
