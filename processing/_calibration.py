@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 from processing._angles import segment_angles_rad
-from processing._excursions import ExcursionDetector, ExcursionEvent
+from processing._excursions import ExcursionDetector, ExcursionEvent, squat_detector
 from processing._orientation import quat_rotate
 from processing._params import ProcessingParams
 from processing.consts import Placement
@@ -317,16 +317,7 @@ class Calibrator:
         self._detector = self._new_detector()
 
     def _new_detector(self) -> ExcursionDetector:
-        p = self.params
-        return ExcursionDetector(
-            p.fs_hz,
-            rest_deg=p.rep_rest_deg,
-            start_deg=p.rep_start_deg,
-            min_peak_deg=p.rep_min_depth_deg,
-            bottom_rise_deg=p.bottom_rise_deg,
-            min_s=p.rep_min_s,
-            max_s=p.rep_max_s,
-        )
+        return squat_detector(self.params)
 
     @property
     def ready(self) -> bool:

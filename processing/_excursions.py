@@ -22,6 +22,8 @@ from enum import Enum
 import numpy as np
 from numpy.typing import NDArray
 
+from processing._params import ProcessingParams
+
 
 @dataclass(frozen=True, slots=True)
 class BottomEvent:
@@ -200,3 +202,16 @@ class ExcursionDetector:
                 self._last_rest_k = k0 + end
                 pos = end
         return events
+
+
+def squat_detector(params: ProcessingParams) -> ExcursionDetector:
+    """The detector of squat excursions with the session's thresholds (reps, calibration)."""
+    return ExcursionDetector(
+        params.fs_hz,
+        rest_deg=params.rep_rest_deg,
+        start_deg=params.rep_start_deg,
+        min_peak_deg=params.rep_min_depth_deg,
+        bottom_rise_deg=params.bottom_rise_deg,
+        min_s=params.rep_min_s,
+        max_s=params.rep_max_s,
+    )

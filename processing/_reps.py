@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from processing._cues import CueEngine
 from processing._events import AngleBlock, BottomReached, Cue, RepCancelled, RepMetrics
-from processing._excursions import BottomEvent, CancelledEvent, ExcursionDetector, ExcursionEvent
+from processing._excursions import BottomEvent, CancelledEvent, ExcursionEvent, squat_detector
 from processing._params import ProcessingParams
 from processing.consts import ANGLE_COLUMNS
 
@@ -48,15 +48,7 @@ class RepTracker:
     def __init__(self, params: ProcessingParams) -> None:
         self.params = params
         self.fs_hz = params.fs_hz
-        self._detector = ExcursionDetector(
-            params.fs_hz,
-            rest_deg=params.rep_rest_deg,
-            start_deg=params.rep_start_deg,
-            min_peak_deg=params.rep_min_depth_deg,
-            bottom_rise_deg=params.bottom_rise_deg,
-            min_s=params.rep_min_s,
-            max_s=params.rep_max_s,
-        )
+        self._detector = squat_detector(params)
         self.cues = CueEngine(params.cues)
         self._keep = int((params.rep_max_s + 2.0) * params.fs_hz)
         self._k0 = 0
@@ -199,7 +191,7 @@ class RepTracker:
         return [b, *self._bottom_cues]
 
     def _sensor_missing(self, k_from: int, k_to: int) -> bool:
-        """Was any sensor missing for part of the rep? (Depth survives one shank missing.)"""
+        """Tell whether any sensor was missing for part of the rep (depth survives one shank)."""
         for c in ("pelvic_tilt_deg", "ankle_df_left_deg", "ankle_df_right_deg"):
             if np.isnan(self._seg(c, k_from, k_to)).any():
                 return True
