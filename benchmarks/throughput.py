@@ -162,8 +162,9 @@ def main() -> None:
             print(f"| {k} | {v:.3f} | {100 * v / med['total']:.0f} % |")
     print(f"| **total** (`squatsense analyze`) | **{med['total']:.3f}** | |")
     print()
+    each = ", ".join(f"{HOUR_S / r['total']:.0f}x" for r in runs)
     print(f"Throughput: **{HOUR_S / med['total']:.0f}x real time** (median of {a.runs}; "
-          f"runs {', '.join(f'{HOUR_S / r['total']:.0f}x' for r in runs)}).")
+          f"runs {each}).")
     if not a.skip_reference:
         # Processing only, both ways, on the same grid data.
         fast = statistics.median(
