@@ -89,13 +89,6 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    """Stream a simulated session through the wire protocol and print what it decodes."""
-    from squatsense._demo import run_protocol_demo
-
-    return run_protocol_demo(profile=args.profile, seed=args.seed, fast=args.fast)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``squatsense`` command."""
     from simulator import Chip
@@ -132,11 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     ana.add_argument("--out", required=True, help="folder to write the results into")
     ana.set_defaults(func=cmd_analyze)
 
-    demo = sub.add_parser("demo", help="run the main job on simulated sensors")
-    demo.add_argument("--profile", default="default", help="athlete profile")
-    demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--fast", action="store_true", help="as fast as possible, not real time")
-    demo.set_defaults(func=cmd_demo)
+    from squatsense._service_commands import register as register_service_commands
+
+    register_service_commands(sub)  # serve, demo
+
     from ingest._commands import register as register_ingest_commands
 
     register_ingest_commands(sub)  # scan, pair, record, export
