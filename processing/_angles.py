@@ -7,8 +7,6 @@ from numpy.typing import NDArray
 
 from processing._orientation import quat_rotate
 
-_Z = np.array([0.0, 0.0, 1.0])
-
 
 def segment_angles_rad(
     q_world_from_sensor: NDArray[np.float64],
@@ -21,9 +19,9 @@ def segment_angles_rad(
     ----------
     q_world_from_sensor : ndarray, shape (N, 4)
         Sensor orientation (x, y, z, w); NaN rows give NaN angles.
-    vertical_sensor : ndarray, shape (3,)
+    vertical_sensor : ndarray, shape (3,) or (N, 3)
         Unit vector, sensor frame, that pointed up in quiet standing.
-    flexion_axis_sensor : ndarray, shape (3,)
+    flexion_axis_sensor : ndarray, shape (3,) or (N, 3)
         Unit flexion axis, sensor frame, pointing to the athlete's left.
 
     Returns
@@ -40,7 +38,8 @@ def segment_angles_rad(
     # A flexion axis pointing straight up (segment lying on its side) has no
     # horizontal direction: the sagittal plane is undefined there.
     a = np.divide(a, norm, out=np.full_like(a, np.nan), where=norm > 1e-6)
-    f = np.cross(a, _Z)
-    incl = np.arctan2(np.einsum("ij,ij->i", v, f), v[:, 2])
-    lat = np.arcsin(np.clip(np.einsum("ij,ij->i", v, a), -1.0, 1.0))
+    # f = a_h × z = (a_y, -a_x, 0)
+    forward = v[:, 0] * a[:, 1] - v[:, 1] * a[:, 0]
+    incl = np.arctan2(forward, v[:, 2])
+    lat = np.arcsin(np.clip(v[:, 0] * a[:, 0] + v[:, 1] * a[:, 1], -1.0, 1.0))
     return incl, lat

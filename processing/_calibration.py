@@ -25,6 +25,7 @@ computed over a fixed window, so chunked input calibrates exactly as a batch doe
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -151,47 +152,40 @@ class QuietDetector:
     ) -> None:
         self.placements = tuple(placements)
         self.window = window + (1 - window % 2)  # odd: the trailing filter aligns exactly
-        self._limits = (gyr_range_rps, acc_range_mps2)
-        self._tail_acc: dict[Placement, NDArray[np.float64]] = {}
-        self._tail_gyr: dict[Placement, NDArray[np.float64]] = {}
+        self._limits = np.array([gyr_range_rps, acc_range_mps2])
+        self._tail: NDArray[np.float64] | None = None
 
     def update(
         self, acc: Mapping[Placement, NDArray], gyr: Mapping[Placement, NDArray]
     ) -> tuple[NDArray[np.bool_], dict[Placement, NDArray], dict[Placement, NDArray]]:
         """Flags for the new samples, and history + new samples of acc and gyr (joined)."""
         w = self.window
-        quiet: NDArray[np.bool_] | None = None
-        joined_acc, joined_gyr = {}, {}
-        for pl in self.placements:
-            ja = np.concatenate([self._tail_acc.get(pl, np.empty((0, 3))), acc[pl]])
-            jg = np.concatenate([self._tail_gyr.get(pl, np.empty((0, 3))), gyr[pl]])
-            joined_acc[pl], joined_gyr[pl] = ja, jg
-            q = np.ones(ja.shape[0], dtype=bool)
-            for data, limit in ((jg, self._limits[0]), (ja, self._limits[1])):
-                hi = maximum_filter1d(
-                    np.where(np.isnan(data), np.inf, data),
-                    w,
-                    axis=0,
-                    origin=(w - 1) // 2,
-                    mode="nearest",
-                )
-                lo = minimum_filter1d(
-                    np.where(np.isnan(data), -np.inf, data),
-                    w,
-                    axis=0,
-                    origin=(w - 1) // 2,
-                    mode="nearest",
-                )
-                q &= np.all(hi - lo < limit, axis=1)
-            q[: w - 1] = False  # windows reaching before the data are not quiet
-            quiet = q if quiet is None else quiet & q
-            self._tail_acc[pl] = ja[-(w - 1) :]
-            self._tail_gyr[pl] = jg[-(w - 1) :]
-        n_new = acc[self.placements[0]].shape[0]
-        assert quiet is not None  # noqa: S101 - at least one placement
-        n_hist = quiet.size - n_new
-        # Flags of history samples were reported before; a window counts from w samples in.
-        return quiet[n_hist:], joined_acc, joined_gyr
+        # All sensors' six axes side by side: two filter passes per call, whatever the
+        # number of sensors (this runs on every tick of a live session).
+        new = np.hstack([np.hstack([gyr[p], acc[p]]) for p in self.placements])
+        joined = np.vstack([self._tail, new]) if self._tail is not None else new
+        limits = np.tile(np.repeat(self._limits, 3), len(self.placements))
+        hi = maximum_filter1d(
+            np.where(np.isnan(joined), np.inf, joined),
+            w,
+            axis=0,
+            origin=(w - 1) // 2,
+            mode="nearest",
+        )
+        lo = minimum_filter1d(
+            np.where(np.isnan(joined), -np.inf, joined),
+            w,
+            axis=0,
+            origin=(w - 1) // 2,
+            mode="nearest",
+        )
+        quiet = np.all(hi - lo < limits, axis=1)
+        quiet[: w - 1] = False  # windows reaching before the data are not quiet
+        self._tail = joined[-(w - 1) :]
+        joined_gyr = {p: joined[:, 6 * i : 6 * i + 3] for i, p in enumerate(self.placements)}
+        joined_acc = {p: joined[:, 6 * i + 3 : 6 * i + 6] for i, p in enumerate(self.placements)}
+        # Flags of history samples were reported before.
+        return quiet[joined.shape[0] - new.shape[0] :], joined_acc, joined_gyr
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,8 +304,10 @@ class Calibrator:
         # Sensors whose flexion axis is (re-)learned on the next squats. While any is,
         # data is held back and released once it is known.
         self._learning: set[Placement] = set(self.placements)
-        self._held: list[OrientedBlock] = []
-        self._recent: list[OrientedBlock] = []  # enough to look back over one rep
+        self._held: deque[OrientedBlock] = deque()
+        self._held_n = 0
+        self._recent: deque[OrientedBlock] = deque()  # enough to look back over one rep
+        self._recent_n = 0
         self._axes: dict[Placement, list[NDArray[np.float64]]] = {p: [] for p in self.placements}
         self._squats_seen = 0
         self._detector = self._new_detector()
@@ -360,8 +356,7 @@ class Calibrator:
         starts = np.flatnonzero(quiet_end & ~previous)
         if quiet_end.size:
             self._was_quiet = bool(quiet_end[-1])
-        self._recent.append(block)
-        self._trim_recent()
+        self._push_recent(block)
         pos = 0
         for stop in [*(int(i) + 1 for i in starts), len(block)]:
             if stop > pos:
@@ -372,9 +367,11 @@ class Calibrator:
                     # The axes are known: everything held back, and this piece, use them.
                     cal = dict(self.calibration)
                     out.extend(Calibrated(b, cal) for b in [*self._held, sub])
-                    self._held = []
+                    self._held.clear()
+                    self._held_n = 0
                 elif was_holding:
                     self._held.append(sub)
+                    self._held_n += len(sub)
                     out.extend(self._trim_held())
                 else:
                     out.append(Calibrated(sub, dict(self.calibration)))
@@ -383,11 +380,12 @@ class Calibrator:
             pos = stop
         return [c for c in out if len(c.block)], events
 
-    def _trim_recent(self) -> None:
+    def _push_recent(self, block: OrientedBlock) -> None:
+        self._recent.append(block)
+        self._recent_n += len(block)
         limit = int((self.params.rep_max_s + 1.0) * self.params.fs_hz)
-        total = sum(len(b) for b in self._recent)
-        while self._recent and total - len(self._recent[0]) >= limit:
-            total -= len(self._recent.pop(0))
+        while self._recent and self._recent_n - len(self._recent[0]) >= limit:
+            self._recent_n -= len(self._recent.popleft())
 
     def _trim_held(self) -> list[Calibrated]:
         """Bound the held data.
@@ -396,11 +394,10 @@ class Calibrator:
         while re-learning it is released with the interim axis.
         """
         limit = int(self.params.calibration_max_buffer_s * self.params.fs_hz)
-        total = sum(len(b) for b in self._held)
         released = []
-        while self._held and total - len(self._held[0]) >= limit:
-            oldest = self._held.pop(0)
-            total -= len(oldest)
+        while self._held and self._held_n - len(self._held[0]) >= limit:
+            oldest = self._held.popleft()
+            self._held_n -= len(oldest)
             if self.ready:
                 released.append(Calibrated(oldest, dict(self.calibration)))
         return released
@@ -511,7 +508,8 @@ class Calibrator:
         if not self.ready:
             return []
         out = [Calibrated(b, dict(self.calibration)) for b in self._held if len(b)]
-        self._held = []
+        self._held.clear()
+        self._held_n = 0
         return out
 
     def _check_slip(

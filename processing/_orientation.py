@@ -38,11 +38,19 @@ def quat_rotate(q_xyzw: NDArray[np.float64], v: NDArray[np.float64]) -> NDArray[
     ndarray, shape (N, 3)
         The vectors in the world frame (NaN where the quaternion is NaN).
     """
-    u = q_xyzw[:, :3]
-    w = q_xyzw[:, 3:4]
-    v = np.broadcast_to(v, u.shape)
-    t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
+    x, y, z, w = q_xyzw[:, 0], q_xyzw[:, 1], q_xyzw[:, 2], q_xyzw[:, 3]
+    v = np.broadcast_to(np.asarray(v, dtype=np.float64), (q_xyzw.shape[0], 3))
+    vx, vy, vz = v[:, 0], v[:, 1], v[:, 2]
+    # t = 2 u × v ; v' = v + w t + u × t  (u = x, y, z). Written out: np.cross on short
+    # arrays spends most of its time on axis bookkeeping, and this runs on every tick.
+    tx = 2.0 * (y * vz - z * vy)
+    ty = 2.0 * (z * vx - x * vz)
+    tz = 2.0 * (x * vy - y * vx)
+    out = np.empty((q_xyzw.shape[0], 3))
+    out[:, 0] = vx + w * tx + (y * tz - z * ty)
+    out[:, 1] = vy + w * ty + (z * tx - x * tz)
+    out[:, 2] = vz + w * tz + (x * ty - y * tx)
+    return out
 
 
 class OrientationTracker:
@@ -93,28 +101,39 @@ class OrientationTracker:
             ``q_world_from_sensor`` (x, y, z, w); NaN where the sensor is missing.
         """
         out: dict[Placement, NDArray[np.float64]] = {}
+        n = len(chunk)
         for p, filt in self._filters.items():
             valid = chunk.valid[p]
-            q = np.full((len(chunk), 4), np.nan)
-            if valid.any():
-                # Runs of valid samples; a run after a gap restarts the filter.
-                edges = np.flatnonzero(np.diff(np.concatenate([[False], valid, [False]])))
-                for start, stop in zip(edges[::2], edges[1::2], strict=True):
-                    if filt is None or start > 0:
-                        filt = self._new_filter(p)
-                    res = filt.updateBatch(
-                        np.ascontiguousarray(chunk.gyr_rps[p][start:stop]),
-                        np.ascontiguousarray(chunk.acc_mps2[p][start:stop]),
-                    )
-                    q[start:stop] = res["quat6D"][:, [1, 2, 3, 0]]
-                    self._bias[p] = np.asarray(filt.getBiasEstimate()[0], dtype=np.float64)
-                if not valid[-1]:
-                    filt = None  # the chunk ends inside a gap: restart when data returns
-            elif len(chunk):
+            if n and filt is not None and valid.all():  # the common case: no gap
+                out[p] = self._run(filt, chunk, p, 0, n)
+                continue
+            q = np.full((n, 4), np.nan)
+            if filt is not None and n and not valid[0]:
+                self._retire(p, filt)  # a gap starts here
                 filt = None
+            edges = np.flatnonzero(np.diff(np.concatenate([[False], valid, [False]])))
+            for start, stop in zip(edges[::2], edges[1::2], strict=True):
+                # A run after a gap restarts the filter (keeping its offset estimate).
+                if filt is None or start > 0:
+                    filt = self._new_filter(p)
+                q[start:stop] = self._run(filt, chunk, p, start, stop)
+                if stop < n:
+                    self._retire(p, filt)
+                    filt = None
             self._filters[p] = filt
             out[p] = q
         return out
+
+    def _run(self, filt: VQF, chunk: GridChunk, p: Placement, start: int, stop: int) -> NDArray:
+        res = filt.updateBatch(
+            np.ascontiguousarray(chunk.gyr_rps[p][start:stop]),
+            np.ascontiguousarray(chunk.acc_mps2[p][start:stop]),
+        )
+        return res["quat6D"][:, [1, 2, 3, 0]]
+
+    def _retire(self, p: Placement, filt: VQF) -> None:
+        """A gap begins: keep the filter's offset estimate for the restart after it."""
+        self._bias[p] = np.asarray(filt.getBiasEstimate()[0], dtype=np.float64)
 
     def bias_rps(self, placement: Placement) -> NDArray[np.float64]:
         """Current gyroscope offset estimate of one sensor, rad/s, shape (3,)."""

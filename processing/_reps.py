@@ -52,8 +52,9 @@ class RepTracker:
         self.cues = CueEngine(params.cues)
         self._keep = int((params.rep_max_s + 2.0) * params.fs_hz)
         self._k0 = 0
-        self._hist: dict[str, NDArray[np.float64]] = {c: np.empty(0) for c in ANGLE_COLUMNS}
-        self._hist_depth = np.empty(0)
+        # Angle columns then depth, one row per grid point, from grid index _k0 on.
+        self._hist = np.empty((0, len(ANGLE_COLUMNS) + 1))
+        self._n = 0
         self.set_number = 0
         self.rep_number = 0
         self._last_end_k: int | None = None
@@ -63,28 +64,30 @@ class RepTracker:
         self.reps: list[RepMetrics] = []
 
     def _append(self, k0: int, angles: dict[str, NDArray[np.float64]]) -> None:
-        if self._hist_depth.size == 0:
+        if self._n == 0:
             self._k0 = k0
-        elif k0 != self._k0 + self._hist_depth.size:
+        elif k0 != self._k0 + self._n:
             raise ValueError(
-                "angle blocks must be consecutive: expected "
-                f"k={self._k0 + self._hist_depth.size}, got {k0}"
+                f"angle blocks must be consecutive: expected k={self._k0 + self._n}, got {k0}"
             )
-        for c in ANGLE_COLUMNS:
-            self._hist[c] = np.concatenate([self._hist[c], angles[c]])
-        self._hist_depth = np.concatenate([self._hist_depth, depth_deg(angles)])
-
-    def _trim(self) -> None:
-        drop = self._hist_depth.size - self._keep
-        if drop > 0:
-            self._k0 += drop
-            self._hist_depth = self._hist_depth[drop:]
-            for c in ANGLE_COLUMNS:
-                self._hist[c] = self._hist[c][drop:]
+        rows = np.column_stack([*(angles[c] for c in ANGLE_COLUMNS), depth_deg(angles)])
+        if self._n + rows.shape[0] > self._hist.shape[0]:
+            # Grow geometrically (amortised O(1) per sample), keeping only what _trim keeps.
+            keep = self._hist[max(self._n - self._keep, 0) : self._n]
+            self._k0 += self._n - keep.shape[0]
+            self._n = keep.shape[0]
+            size = max(2 * (self._n + rows.shape[0]), 4 * self._keep)
+            grown = np.empty((size, rows.shape[1]))
+            grown[: self._n] = keep
+            self._hist = grown
+        self._hist[self._n : self._n + rows.shape[0]] = rows
+        self._n += rows.shape[0]
 
     def _seg(self, name: str, k_from: int, k_to: int) -> NDArray[np.float64]:
-        x = self._hist_depth if name == "depth" else self._hist[name]
-        return x[max(k_from - self._k0, 0) : max(k_to - self._k0, 0)]
+        col = len(ANGLE_COLUMNS) if name == "depth" else ANGLE_COLUMNS.index(name)
+        lo = min(max(k_from - self._k0, 0), self._n)
+        hi = min(max(k_to - self._k0, 0), self._n)
+        return self._hist[lo:hi, col]
 
     def _t(self, k: int) -> float:
         return k / self.fs_hz
@@ -107,7 +110,6 @@ class RepTracker:
                 )
                 self.rep_number -= 1
                 self._bottom = None
-        self._trim()
         return out
 
     def _wink(self, k_start: int, k_bottom: int) -> tuple[float, float]:

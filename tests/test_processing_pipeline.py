@@ -201,3 +201,24 @@ def test_bad_input_gives_clear_errors():
     proc.finish()
     with pytest.raises(RuntimeError, match="finished"):
         proc.feed(Placement.SACRUM, ImuSamples(np.zeros(1), np.zeros((1, 3)), np.zeros((1, 3))))
+
+
+def test_feed_batch_per_tick_equals_one_batch():
+    rec = simulated(SimulationConfig(profile="strap_slip")).recording()
+    batch = analyze(rec)
+    proc = SessionProcessor(list(rec))
+    events = []
+    cursor = dict.fromkeys(rec, 0)
+    end = max(float(s.time_s[-1]) for s in rec.values())
+    for hi in np.arange(0.01, end + 0.01, 0.01):  # 10 ms ticks, as a live session
+        items = []
+        for p, s in rec.items():
+            j = int(np.searchsorted(s.time_s, hi))
+            if j > cursor[p]:
+                i, cursor[p] = cursor[p], j
+                items.append((p, ImuSamples(s.time_s[i:j], s.acc_mps2[i:j], s.gyr_rps[i:j])))
+        events += proc.feed_batch(items)
+    events += proc.finish()
+    ticked = [e for e in events if isinstance(e, RepMetrics)]
+    key = lambda r: (r.set, r.rep, r.k_start, r.k_bottom, r.k_end, r.cues)  # noqa: E731
+    assert [key(r) for r in ticked] == [key(r) for r in batch.reps]
