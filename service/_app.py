@@ -157,4 +157,9 @@ def create_app(
     app.add_exception_handler(HTTPException, _http_error)
     for router in ROUTERS:
         app.include_router(router)
+    # The web pages and the profile list they pick from (issue 6), after the API.
+    from service._routes import pages, profiles
+
+    app.include_router(profiles.router)
+    app.include_router(pages.router)
     return app

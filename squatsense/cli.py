@@ -129,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_service_commands(sub)  # serve, demo
 
+    from squatsense._report import register as register_report_command
+
+    register_report_command(sub)  # report
+
     from ingest._commands import register as register_ingest_commands
 
     register_ingest_commands(sub)  # scan, pair, record, export
