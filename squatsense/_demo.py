@@ -219,8 +219,9 @@ async def _demo(opt: DemoOptions) -> int:
         sid = created["id"]
         pace = "as fast as possible" if opt.fast else "in real time (about 2.5 min; Ctrl-C stops)"
         print(f"session {sid}: simulated athlete, profile {opt.profile!r}, {pace}")
-        where = "$SQUATSENSE_TOKEN" if token.origin is TokenOrigin.ENV else f"the file {token.path}"
-        print(f"live page: {base}/sessions/{sid}/live  (token: {where}; add ?token=<token>)")
+        # A link that works when clicked: the page keeps the token in the browser and
+        # removes it from the address bar. It goes to this terminal only, never to a log.
+        print(f"live page: {base}/sessions/{sid}/live?token={secret}")
         print("reps and cues as they happen (session time):", flush=True)
         printer = _Printer()
         code, reason = await _follow(
@@ -251,6 +252,12 @@ async def _demo(opt: DemoOptions) -> int:
             print(f"  - {line}")
         print(f"  ({summary['disclaimer']})")
         print(f"wrote {out}/: summary.json, reps.csv, angles.csv, raw.csv, athlete-reps.csv")
+        if not opt.fast:
+            # Keep serving, so the summary page and the live page's links still work.
+            print(f"summary page: {base}/sessions/{sid}?token={secret}")
+            print("the service keeps running for the pages; Ctrl-C to quit", flush=True)
+            while not server.should_exit:
+                await asyncio.sleep(0.5)
         return 0
     finally:
         server.should_exit = True
