@@ -219,9 +219,10 @@ async def _demo(opt: DemoOptions) -> int:
         sid = created["id"]
         pace = "as fast as possible" if opt.fast else "in real time (about 2.5 min; Ctrl-C stops)"
         print(f"session {sid}: simulated athlete, profile {opt.profile!r}, {pace}")
-        # A link that works when clicked: the page keeps the token in the browser and
-        # removes it from the address bar. It goes to this terminal only, never to a log.
-        print(f"live page: {base}/sessions/{sid}/live?token={secret}")
+        # The token is printed once, when generated (above); the page asks for it once and
+        # keeps it in the browser.
+        where = "$SQUATSENSE_TOKEN" if token.origin is TokenOrigin.ENV else f"the file {token.path}"
+        print(f"live page: {base}/sessions/{sid}/live  (API token: in {where})")
         print("reps and cues as they happen (session time):", flush=True)
         printer = _Printer()
         code, reason = await _follow(
@@ -254,7 +255,7 @@ async def _demo(opt: DemoOptions) -> int:
         print(f"wrote {out}/: summary.json, reps.csv, angles.csv, raw.csv, athlete-reps.csv")
         if not opt.fast:
             # Keep serving, so the summary page and the live page's links still work.
-            print(f"summary page: {base}/sessions/{sid}?token={secret}")
+            print(f"summary page: {base}/sessions/{sid}")
             print("the service keeps running for the pages; Ctrl-C to quit", flush=True)
             while not server.should_exit:
                 await asyncio.sleep(0.5)
