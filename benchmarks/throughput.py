@@ -24,10 +24,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import processing._pipeline as pipeline  # noqa: E402
-from ingest import read_recording, write_recording  # noqa: E402
-from processing import ImuSamples, Placement, ProcessingParams, SessionProcessor, collect  # noqa: E402
-from squatsense._analyze import run_analyze  # noqa: E402
+from ingest import write_recording  # noqa: E402
+from processing import ImuSamples, Placement, ProcessingParams, SessionProcessor  # noqa: E402
 from simulator import SimulationConfig, simulate  # noqa: E402
+from squatsense._analyze import run_analyze  # noqa: E402
 
 HOUR_S = 3600.0
 
@@ -76,15 +76,30 @@ def run_stages(csv_path: Path, out_dir: Path) -> dict[str, float]:
     import squatsense._analyze as ana
 
     saved = [
-        (tb.GridResampler, "pull"), (ori.OrientationTracker, "update"),
-        (cal.Calibrator, "update"), (pipeline, "angles_from"), (reps.RepTracker, "update"),
-        (ana, "read_recording"), (ana, "reps_csv"), (ana, "angles_csv"),
+        (tb.GridResampler, "pull"),
+        (ori.OrientationTracker, "update"),
+        (cal.Calibrator, "update"),
+        (pipeline, "angles_from"),
+        (reps.RepTracker, "update"),
+        (ana, "read_recording"),
+        (ana, "reps_csv"),
+        (ana, "angles_csv"),
     ]
     originals = [(o, n, getattr(o, n)) for o, n in saved]
-    for (o, n), stage in zip(saved, [
-        "grid resampling", "fusion (VQF)", "calibration", "angles", "reps/cues",
-        "CSV parse", "write reps.csv", "write angles.csv",
-    ], strict=True):
+    for (o, n), stage in zip(
+        saved,
+        [
+            "grid resampling",
+            "fusion (VQF)",
+            "calibration",
+            "angles",
+            "reps/cues",
+            "CSV parse",
+            "write reps.csv",
+            "write angles.csv",
+        ],
+        strict=True,
+    ):
         timer.wrap(o, n, stage)
     try:
         t0 = time.perf_counter()
@@ -108,8 +123,12 @@ def reference_pipeline(rec: dict[Placement, ImuSamples]) -> tuple[float, int]:
     params = ProcessingParams()
     proc = SessionProcessor(list(rec))
     for p, s in rec.items():
-        proc.feed(p, ImuSamples(s.time_s[s.time_s < 60], s.acc_mps2[s.time_s < 60],
-                                s.gyr_rps[s.time_s < 60]))
+        proc.feed(
+            p,
+            ImuSamples(
+                s.time_s[s.time_s < 60], s.acc_mps2[s.time_s < 60], s.gyr_rps[s.time_s < 60]
+            ),
+        )
     cal = proc._calibrator.calibration  # noqa: SLF001 - benchmark only
     grid = pipeline.GridResampler(list(rec), params.fs_hz, params.max_gap_s)
     for p, s in rec.items():
@@ -153,9 +172,11 @@ def main() -> None:
         rows = sum(len(s) for s in rec.values())
         runs = [run_stages(csv_path, Path(tmp) / f"out{i}") for i in range(a.runs)]
     med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-    print(f"<!-- {platform.machine()}, {platform.python_version()}, {a.runs} runs, "
-          f"{rows} rows ({rows / HOUR_S:.0f} samples/s of session) -->")
-    print(f"| stage | median s per hour of data | share |")
+    print(
+        f"<!-- {platform.machine()}, {platform.python_version()}, {a.runs} runs, "
+        f"{rows} rows ({rows / HOUR_S:.0f} samples/s of session) -->"
+    )
+    print("| stage | median s per hour of data | share |")
     print("|---|---|---|")
     for k, v in sorted(med.items(), key=lambda kv: -kv[1]):
         if k != "total":
@@ -163,17 +184,20 @@ def main() -> None:
     print(f"| **total** (`squatsense analyze`) | **{med['total']:.3f}** | |")
     print()
     each = ", ".join(f"{HOUR_S / r['total']:.0f}x" for r in runs)
-    print(f"Throughput: **{HOUR_S / med['total']:.0f}x real time** (median of {a.runs}; "
-          f"runs {each}).")
+    print(
+        f"Throughput: **{HOUR_S / med['total']:.0f}x real time** (median of {a.runs}; runs {each})."
+    )
     if not a.skip_reference:
         # Processing only, both ways, on the same grid data.
         fast = statistics.median(
             r["fusion (VQF)"] + r["angles"] + r["reps/cues"] + r["calibration"] for r in runs
         )
         ref_s, ref_reps = reference_pipeline(rec)
-        print(f"Reference per-sample pipeline (fusion + angles + reps only): {ref_s:.1f} s "
-              f"per hour ({HOUR_S / ref_s:.0f}x real time, {ref_reps} reps); squatsense's same "
-              f"stages: {fast:.3f} s -> **{ref_s / fast:.0f}x faster**.")
+        print(
+            f"Reference per-sample pipeline (fusion + angles + reps only): {ref_s:.1f} s "
+            f"per hour ({HOUR_S / ref_s:.0f}x real time, {ref_reps} reps); squatsense's same "
+            f"stages: {fast:.3f} s -> **{ref_s / fast:.0f}x faster**."
+        )
 
 
 if __name__ == "__main__":

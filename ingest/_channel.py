@@ -312,9 +312,10 @@ class SensorChannel:
         if witmotion != self.witmotion:
             self.witmotion = witmotion
             self.new_stream()
-        kind = RecordKind.WITMOTION if self.witmotion else RecordKind.FRAME
-        for h, p in zip(host_ns, payloads, strict=True):
-            self._record(kind, p, h)
+        if self.sinks:
+            kind = RecordKind.WITMOTION if self.witmotion else RecordKind.FRAME
+            for h, p in zip(host_ns, payloads, strict=True):
+                self._record(kind, p, h)
         if self.info is None:
             self._pending.extend(zip(host_ns, payloads, strict=True))
             dropped = len(self._pending) - _MAX_PENDING
@@ -350,7 +351,7 @@ class SensorChannel:
         self.samples += len(samples)
         self._count_rate(samples.time_s)
         gap, self._gap_next = self._gap_next, False
-        items.append(SensorBatch(self.placement, samples, None, 0, gap, now))
+        items.append(SensorBatch(self.placement, samples, None, 0, gap, now, now))
         return items
 
     # ------------------------------------------------------------------ decoding
@@ -390,10 +391,10 @@ class SensorChannel:
         self, payloads: list[bytes], arrival: NDArray[np.float64], items: list[SourceItem]
     ) -> SensorBatch | None:
         assert self.info is not None  # checked by feed()
-        is_data = np.array([not (p and p[0] == _TIME_SYNC_BYTE) for p in payloads])
-        if not is_data.all():
+        if any(p and p[0] == _TIME_SYNC_BYTE for p in payloads):
             # Time-sync answers carry no samples; the lower envelope of the data frames
             # already bounds the clock, so they are logged (above) and skipped here.
+            is_data = np.array([not (p and p[0] == _TIME_SYNC_BYTE) for p in payloads])
             payloads = [p for p, d in zip(payloads, is_data, strict=True) if d]
             arrival = arrival[is_data]
         if not payloads:
@@ -415,16 +416,16 @@ class SensorChannel:
         u = self._loss.unwrap(batch.counter, predicted)
 
         # Frame points: the last sample of each frame bounds its send time.
-        fi = batch.frame_index
-        last = np.r_[np.flatnonzero(fi[1:] != fi[:-1]), n - 1]
+        last = _last_of_each_frame(batch.frame_index)
         if self._anchor_us is not None and self._mapper.ready:
             res = self._mapper.residual((s_us[last] - self._anchor_us) * 1e-6, a[last])
+            low = float(res.min())
             late_bound = _CLOCK_JUMP_LATE_AFTER_GAP_S if self._check_jump else _CLOCK_JUMP_LATE_S
-            if res.min() < _CLOCK_JUMP_EARLY_S or res.min() > late_bound:
+            if low < _CLOCK_JUMP_EARLY_S or low > late_bound:
                 items.append(
                     self._event(
                         StatusKind.WARNING,
-                        f"sensor clock jumped by {-res.min():+.3f} s; re-anchored",
+                        f"sensor clock jumped by {-low:+.3f} s; re-anchored",
                         float(a[0]),
                     )
                 )
@@ -442,9 +443,26 @@ class SensorChannel:
         self._mapper.add(sensor_s[last], a[last])
 
         fresh = self._loss.update(u)
-        top = int(np.argmax(u))
+        in_order = bool(fresh.all()) and _increasing(u)
+        top = n - 1 if in_order else int(np.argmax(u))
         if self._last_c is None or u[top] >= self._last_c:
             self._last_c, self._last_s_us = int(u[top]), int(s_us[top])
+        if in_order:
+            # The usual case (every sample new, in counter order, after all sent): no
+            # selection to make, and the arrays pass on as they are.
+            times = self._mapper.map(sensor_s)
+            if (self._last_emit_c is None or u[0] > self._last_emit_c) and (
+                times[0] > self._last_emit_t and _increasing(times)
+            ):
+                return self._emit(
+                    times,
+                    batch.acc_mps2,
+                    batch.gyr_rps,
+                    batch.counter,
+                    u,
+                    a,
+                    float(arrival[-1]),
+                )
         sel = np.flatnonzero(fresh)
         sel = sel[np.argsort(u[sel], kind="stable")]
         times = self._mapper.map(sensor_s[sel])
@@ -456,6 +474,7 @@ class SensorChannel:
             batch.gyr_rps[sel],
             batch.counter[sel],
             u[sel],
+            a[sel],
             float(arrival[-1]),
         )
 
@@ -464,8 +483,11 @@ class SensorChannel:
         keep = np.ones(len(times), dtype=bool)
         if self._last_emit_c is not None:
             keep &= counters > self._last_emit_c
-        prev = np.maximum.accumulate(np.r_[self._last_emit_t, times[:-1]])
-        keep &= times > prev
+        if len(times):
+            prev = np.empty(len(times))
+            prev[0] = self._last_emit_t
+            prev[1:] = times[:-1]
+            keep &= times > np.maximum.accumulate(prev)
         self.late += int((~keep).sum())
         return keep
 
@@ -481,8 +503,7 @@ class SensorChannel:
             return None
         a = arrival[wb.samples.frame_index]
         period_s = self.info.period_us * 1e-6
-        fi = wb.samples.frame_index
-        last = np.r_[np.flatnonzero(fi[1:] != fi[:-1]), n - 1]
+        last = _last_of_each_frame(wb.samples.frame_index)
         k = self._wit_next + np.arange(n, dtype=np.int64)
         if self._mapper.ready:
             # No counter: a loss shows as every notification arriving a period or more
@@ -509,6 +530,7 @@ class SensorChannel:
             wb.samples.gyr_rps[keep],
             None,
             k[keep],
+            a[keep],
             float(arrival[-1]),
         )
 
@@ -519,6 +541,7 @@ class SensorChannel:
         gyr: NDArray[np.float64],
         counter: NDArray[np.uint16] | None,
         unwrapped: NDArray[np.int64],
+        sample_arrival_s: NDArray[np.float64],
         arrival_s: float,
     ) -> SensorBatch | None:
         lost_now = self._loss.lost + self._wit_lost
@@ -542,6 +565,7 @@ class SensorChannel:
             lost=max(0, delta),
             gap_before=gap,
             arrival_s=arrival_s,
+            first_arrival_s=float(sample_arrival_s.min()),
         )
 
     def _count_rate(self, times: NDArray[np.float64]) -> None:
@@ -556,6 +580,17 @@ class SensorChannel:
         delta, self._lost_evented = lost - self._lost_evented, lost
         self._last_loss_event_s = now
         return [self._event(StatusKind.LOSS, f"{delta} sample(s) lost ({lost} in all)", now, delta)]
+
+
+def _increasing(x: NDArray[np.int64] | NDArray[np.float64]) -> bool:
+    """True if `x` is strictly increasing."""
+    return len(x) < 2 or bool((x[1:] > x[:-1]).all())
+
+
+def _last_of_each_frame(frame_index: NDArray[np.int64]) -> NDArray[np.intp]:
+    """Index of the last sample of each frame (samples are grouped by frame)."""
+    ends = np.flatnonzero(frame_index[1:] != frame_index[:-1])
+    return np.append(ends, len(frame_index) - 1)
 
 
 def encode_witmotion_info(placement: Placement, rate_hz: float) -> bytes:

@@ -28,6 +28,7 @@ and learns the true rate as the drift.
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,27 +108,40 @@ class ClockMapper:
         w = self.params.window_s
         ids = np.floor(sensor_s / w).astype(np.int64)
         resid = arrival_s - sensor_s
-        for wid in np.unique(ids).tolist():
-            sel = np.flatnonzero(ids == wid)
-            best = sel[np.argmin(resid[sel])]
-            self._merge(wid, float(sensor_s[best]), float(arrival_s[best]))
-        newest = max(self._win_id)
+        changed = False
+        if ids.min() == ids.max():
+            # Live, a call holds a few frames of one window: skip the grouping.
+            best = int(np.argmin(resid))
+            changed = self._merge(int(ids[0]), float(sensor_s[best]), float(arrival_s[best]))
+        else:
+            for wid in np.unique(ids).tolist():
+                sel = np.flatnonzero(ids == wid)
+                best = sel[np.argmin(resid[sel])]
+                changed |= self._merge(wid, float(sensor_s[best]), float(arrival_s[best]))
+        newest = self._win_id[-1]
         keep_from = newest - int(np.ceil(self.params.history_s / w))
         if self._win_id[0] < keep_from:
-            k = int(np.searchsorted(np.asarray(self._win_id), keep_from))
+            k = bisect.bisect_left(self._win_id, keep_from)
             del self._win_id[:k], self._win_s[:k], self._win_a[:k]
-        self._fit()
+            changed = True
+        # The fit is a function of the window minima alone: refit only when one moved
+        # (a few times per window), not on every call.
+        if changed or not self._ready:
+            self._fit()
         self._ready = True
 
-    def _merge(self, wid: int, s: float, a: float) -> None:
-        i = int(np.searchsorted(np.asarray(self._win_id, dtype=np.int64), wid))
+    def _merge(self, wid: int, s: float, a: float) -> bool:
+        """Offer a window its new lowest point; True if the windows changed."""
+        i = bisect.bisect_left(self._win_id, wid)
         if i < len(self._win_id) and self._win_id[i] == wid:
             if a - s < self._win_a[i] - self._win_s[i]:
                 self._win_s[i], self._win_a[i] = s, a
-        else:
-            self._win_id.insert(i, wid)
-            self._win_s.insert(i, s)
-            self._win_a.insert(i, a)
+                return True
+            return False
+        self._win_id.insert(i, wid)
+        self._win_s.insert(i, s)
+        self._win_a.insert(i, a)
+        return True
 
     def _fit(self) -> None:
         s = np.asarray(self._win_s)

@@ -84,6 +84,11 @@ class SensorBatch:
     arrival_s : float
         Session time at which the newest notification in the batch arrived, s; minus
         ``samples.time_s[-1]`` it is the latency of the live path.
+    first_arrival_s : float
+        Session time at which the oldest notification in the batch arrived, s (its host
+        time stamp, taken when the notification reached the host): where the live
+        latency of whatever the batch's samples cause is measured from. Equal to
+        `arrival_s` for a batch from one notification, or from a CSV block.
     """
 
     placement: Placement
@@ -92,6 +97,7 @@ class SensorBatch:
     lost: int
     gap_before: bool
     arrival_s: float
+    first_arrival_s: float
 
     def __len__(self) -> int:
         return len(self.samples)

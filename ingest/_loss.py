@@ -97,6 +97,19 @@ class LossCounter:
                 predicted[:] = int(counter[0])
         return unwrap(counter, predicted, COUNTER_MODULUS)
 
+    def _clear_slots(self, start: int, stop: int) -> None:
+        """Forget the counters whose slots ``start .. stop - 1`` (unwrapped) reuse."""
+        w = self._window
+        if stop - start >= w:
+            self._seen[:] = False
+            return
+        i, j = start % w, stop % w
+        if i < j:
+            self._seen[i:j] = False
+        else:  # the range wraps around the ring
+            self._seen[i:] = False
+            self._seen[:j] = False
+
     def update(self, unwrapped: NDArray[np.int64]) -> NDArray[np.bool_]:
         """Account for received samples; return which of them are new.
 
@@ -119,22 +132,28 @@ class LossCounter:
         new_high = int(u.max()) if self._highest is None else max(self._highest, int(u.max()))
         if self._highest is not None and new_high > self._highest:
             # Slots of counters entering the window held counters now leaving it.
-            start = self._highest + 1
-            if new_high - start + 1 >= w:
-                self._seen[:] = False
-            else:
-                idx = np.arange(start, new_high + 1) % w
-                self._seen[idx] = False
-        first = np.zeros(n, dtype=bool)
-        first[np.unique(u, return_index=True)[1]] = True
-        fresh = first & (u > new_high - w)
-        fresh[fresh] = ~self._seen[u[fresh] % w]
-        self._seen[u[fresh] % w] = True
+            self._clear_slots(self._highest + 1, new_high + 1)
+        if (
+            (self._highest is None or int(u[0]) > self._highest)
+            and int(u[0]) > new_high - w
+            and (n == 1 or bool((u[1:] > u[:-1]).all()))
+        ):
+            # The usual case: in order, all above what came before (their slots were
+            # just cleared), so all new.
+            fresh = np.ones(n, dtype=bool)
+            self._seen[u % w] = True
+            low = int(u[0])
+        else:
+            first = np.zeros(n, dtype=bool)
+            first[np.unique(u, return_index=True)[1]] = True
+            fresh = first & (u > new_high - w)
+            fresh[fresh] = ~self._seen[u[fresh] % w]
+            self._seen[u[fresh] % w] = True
+            low = int(u[fresh].min()) if fresh.any() else None
         k = int(fresh.sum())
         self._distinct += k
         self.duplicates += n - k
-        if k:
-            low = int(u[fresh].min())
+        if low is not None:
             self._lowest = low if self._lowest is None else min(self._lowest, low)
         self._highest = new_high
         return fresh

@@ -6,6 +6,10 @@ import asyncio
 import math
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
 
 from firmware_protocol import Record, RecordKind
 from ingest._channel import placement_code
@@ -13,9 +17,6 @@ from ingest._errors import SourceSpecError
 from ingest._source import RecordPlayer, SensorSource, SourceParams
 from processing import Placement
 from simulator import LinkParams, SimulatedSession, SimulationConfig, merged_notifications, simulate
-
-# Pacing: sleeps shorter than this are skipped (the loop's timer resolution is ~1 ms).
-_MIN_SLEEP_S = 0.002
 
 
 def check_speed(speed: object, key: str = "speed") -> float:
@@ -30,17 +31,25 @@ def check_speed(speed: object, key: str = "speed") -> float:
 async def play_records(
     source: SensorSource, records: Iterator[Record], player: RecordPlayer, speed: float
 ) -> None:
-    """Feed records into `source` at `speed` times their recorded pace (0: at once)."""
+    """Feed records into `source` at `speed` times their recorded pace (0: at once).
+
+    Paced, a record is handed over once its time has come (never before), at the
+    source's next tick (``SourceParams.tick_s``): everything that arrived by then is
+    decoded together, one call per sensor, and the task sleeps until the tick of the
+    next record. When the event loop is busy and the task wakes late, that one wake-up
+    decodes all that queued up meanwhile, so the cost per notification falls exactly
+    when CPU is short.
+    """
     start = time.monotonic()
     for record in records:
-        rel_s = player.session_ns(record) * 1e-9
         if speed > 0:
-            wait = start + rel_s / speed - time.monotonic()
-            if wait > _MIN_SLEEP_S:
+            due = source.next_tick(start + player.session_ns(record) * 1e-9 / speed)
+            wait = due - time.monotonic()
+            if wait > 0:
                 await source._emit(player.flush())
                 await asyncio.sleep(wait)
         await source._emit(player.add(record))
-        if speed > 0 or player.should_flush():
+        if player.should_flush():
             await source._emit(player.flush())
             await asyncio.sleep(0)
     await source._emit(player.flush())
@@ -122,23 +131,51 @@ class SimulatedSource(SensorSource):
         """The simulated sensors."""
         return self._placements
 
-    def _records(self, session: SimulatedSession) -> Iterator[Record]:
+    def _timeline(self, session: SimulatedSession) -> _Timeline:
+        """Every record the sensors will send, in arrival order (blocking: ~0.1 s)."""
         sensors, notes = merged_notifications(session, self.link, self.config.seed)
-        for placement, sensor in sensors.items():
-            yield Record(RecordKind.INFO, sensor.info_bytes, placement_code(placement), 0)
-        end_ns = None if self.duration_s is None else round(self.duration_s * 1e9)
-        for note in notes:
-            host_ns = round(note.host_time_s * 1e9)
-            if end_ns is not None and host_ns > end_ns:
-                break
-            yield Record(RecordKind.FRAME, note.payload, placement_code(note.placement), host_ns)
+        infos = [
+            Record(RecordKind.INFO, sensor.info_bytes, placement_code(placement), 0)
+            for placement, sensor in sensors.items()
+        ]
+        host_ns = np.round(np.array([n.host_time_s for n in notes]) * 1e9).astype(np.int64)
+        keep = len(notes)
+        if self.duration_s is not None:
+            keep = int(np.searchsorted(host_ns, round(self.duration_s * 1e9), side="right"))
+        codes = {p: placement_code(p) for p in sensors}
+        # Plain arrays and bytes: the collector never has to walk them.
+        return _Timeline(
+            infos,
+            host_ns[:keep],
+            np.array([codes[n.placement] for n in notes[:keep]], dtype=np.uint8),
+            [n.payload for n in notes[:keep]],
+        )
+
+    def _records(self, timeline: _Timeline) -> Iterator[Record]:
+        yield from timeline.infos
+        for host_ns, code, payload in zip(
+            timeline.host_ns.tolist(), timeline.codes.tolist(), timeline.payloads, strict=True
+        ):
+            yield Record(RecordKind.FRAME, payload, code, host_ns)
 
     async def _run(self) -> None:
         session = self.session
         if session is None:
             session = await asyncio.to_thread(simulate, self.config)
             self.session = session
+        # In a thread: other sessions keep streaming meanwhile.
+        timeline = await asyncio.to_thread(self._timeline, session)
         # Session time 0 is when the virtual sensors start, not when simulating began.
         self._t0_ns = time.monotonic_ns()
         player = RecordPlayer(self, time_base_ns=0)
-        await play_records(self, self._records(session), player, self.speed)
+        await play_records(self, self._records(timeline), player, self.speed)
+
+
+@dataclass(frozen=True)
+class _Timeline:
+    """A simulated session's records: INFO first, then frames by arrival time (ns)."""
+
+    infos: list[Record]
+    host_ns: NDArray[np.int64]
+    codes: NDArray[np.uint8]
+    payloads: list[bytes]

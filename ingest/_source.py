@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Coroutine, Iterable
@@ -41,11 +42,25 @@ class SourceParams:
         Items buffered between the source and a slow consumer before the source waits.
         Default 1024 (BLE notifications are buffered separately, without limit, so a
         slow consumer never loses samples).
+    tick_s : float
+        Live and paced sources hand over what arrived once per tick: a notification
+        waits for the next multiple of `tick_s` on the host's monotonic clock (shared
+        by all sources of the process, see :meth:`SensorSource.next_tick`); then every
+        sensor's notifications of that tick are decoded together, one call per sensor,
+        and come out together, so a consumer can process the tick in one step. 0: each
+        notification as soon as it arrives (lowest latency, most calls). Default
+        0.01 s: 5 ms more on average, against the 7.5-30 ms a BLE notification waits
+        for its connection event anyway. Sources replayed as fast as possible ignore it.
     """
 
     silence_timeout_s: float = 1.5
     clock: ClockParams = field(default_factory=ClockParams)
     queue_items: int = 1024
+    tick_s: float = 0.01
+
+    def __post_init__(self) -> None:
+        if not (self.tick_s >= 0 and math.isfinite(self.tick_s)):
+            raise ValueError(f"tick_s must be a finite number >= 0, got {self.tick_s!r}")
 
 
 class SensorSource(ABC):
@@ -94,6 +109,18 @@ class SensorSource(ABC):
     def session_time(self) -> float:
         """Current session time, s (host clock since the source started)."""
         return (time.monotonic_ns() - self._t0_ns) * 1e-9
+
+    def next_tick(self, monotonic_s: float) -> float:
+        """The first tick at or after `monotonic_s` (``time.monotonic()``); see ``tick_s``.
+
+        Ticks are multiples of ``tick_s`` on the host's monotonic clock, shared by every
+        source in the process: their tasks wake together, and decode (then their
+        consumers process) one after the other while that code is hot in the caches.
+        """
+        tick = self.params.tick_s
+        if tick <= 0:
+            return monotonic_s
+        return math.ceil(monotonic_s / tick - 1e-9) * tick
 
     def stats(self) -> dict[Placement, SensorStats]:
         """A snapshot of every sensor's counters, in :class:`Placement` order."""

@@ -137,6 +137,7 @@ def create_app(
         manager = SessionManager(store, settings, metrics, source_factory)
         try:
             await manager.recover()
+            await manager.start()
             app.state.squatsense = ServiceState(settings, api_token, store, manager, metrics)
             yield
         finally:

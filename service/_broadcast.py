@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from collections import deque
 from dataclasses import dataclass
 from enum import Enum
 
-from service._metrics import ServiceMetrics
+from service._metrics import ServiceMetrics, StepStamps
 
 
 class CloseReason(Enum):
@@ -59,8 +60,13 @@ class Outgoing:
     droppable : bool
         True for angle frames.
     entered_ns : int
-        ``time.monotonic_ns()`` at which the newest sample behind this message entered
-        the service; 0 when it has no sample behind it.
+        ``time.monotonic_ns()`` at which the samples behind this message reached the
+        host (frame in: the host time stamp of the oldest notification of the processing
+        step that produced it); 0 when it is not measured.
+    stamps : StepStamps or None
+        When those samples passed the stages up to the processing step.
+    published_ns : int
+        ``time.monotonic_ns()`` of publication (0 when not measured).
     """
 
     seq: int
@@ -68,6 +74,8 @@ class Outgoing:
     text: str
     droppable: bool
     entered_ns: int = 0
+    stamps: StepStamps | None = None
+    published_ns: int = 0
 
 
 class Subscriber:
@@ -185,10 +193,21 @@ class Broadcaster:
         self._subscribers.discard(sub)
 
     def publish(
-        self, kind: str, text: str, *, droppable: bool = False, entered_ns: int = 0
+        self,
+        kind: str,
+        text: str,
+        *,
+        droppable: bool = False,
+        entered_ns: int = 0,
+        stamps: StepStamps | None = None,
     ) -> None:
-        """Queue a serialised message for every client."""
-        msg = Outgoing(next(self._seq), kind, text, droppable, entered_ns)
+        """Queue a serialised message for every client.
+
+        `entered_ns` (frame in) and `stamps` are for the latency metrics
+        (:mod:`service._metrics`); 0 and None: not measured.
+        """
+        published = time.monotonic_ns() if entered_ns else 0
+        msg = Outgoing(next(self._seq), kind, text, droppable, entered_ns, stamps, published)
         for sub in self._subscribers:
             sub.offer(msg)
 

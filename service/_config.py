@@ -61,6 +61,12 @@ class Settings(BaseSettings):
         process as soon as the samples that arrived together are in (under load, each
         step then covers whatever accumulated). A larger value trades cue latency for
         CPU. Default 0.
+    workers : int
+        Worker processes that run the live sessions' sources, ingest and processing
+        (their bulk of CPU), each session in the least busy one; the server's own
+        process keeps HTTP, the WebSockets and the database. 0 runs everything in the
+        server's event loop: one core. On a machine with several cores, 1 or 2 let
+        many athletes use them (docs/performance.md). Default 0.
     """
 
     model_config = SettingsConfigDict(
@@ -77,6 +83,7 @@ class Settings(BaseSettings):
     raw_flush_s: float = Field(default=0.4, gt=0, le=0.5)
     max_live_sessions: int = Field(default=100, ge=1)
     feed_interval_s: float = Field(default=0.0, ge=0, le=1)
+    workers: int = Field(default=0, ge=0, le=32)
 
     @property
     def database_path(self) -> Path:

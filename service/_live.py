@@ -151,18 +151,18 @@ class LiveConnection:
 
     async def _write(self) -> CloseReason | None:
         """Send queued messages; return why the server ends the stream (None: send failed)."""
-        latency = self.metrics.latency
+        metrics = self.metrics
         while True:
             msg = await self.subscriber.next()
             if msg is None:
                 return self.subscriber.close_reason or CloseReason.SESSION_ENDED
             if not await self._send(msg.text):
                 return None
-            self.metrics.messages_sent += 1
+            metrics.messages_sent += 1
             if msg.entered_ns:
-                window = latency.get(msg.kind)
-                if window is not None:
-                    window.add(time.monotonic_ns() - msg.entered_ns)
+                metrics.add_sent(
+                    msg.kind, msg.entered_ns, msg.stamps, msg.published_ns, time.monotonic_ns()
+                )
 
     async def _read_until_gone(self) -> None:
         while True:

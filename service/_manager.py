@@ -30,6 +30,7 @@ from processing import (
 )
 from service._broadcast import CloseReason
 from service._config import Settings
+from service._engine import SessionEngine, is_paced
 from service._errors import (
     BadSource,
     ReplayUnreadable,
@@ -39,8 +40,9 @@ from service._errors import (
 )
 from service._metrics import ServiceMetrics
 from service._schemas import SessionState
-from service._session import LiveSession
+from service._session import EngineFactory, LiveSession
 from service._store import Store, utc_now
+from service._workers import WorkerPool
 
 _log = logging.getLogger("service.sessions")
 
@@ -61,7 +63,9 @@ class SessionManager:
     settings : Settings
     metrics : ServiceMetrics
     source_factory : callable, optional
-        Spec → source; default :func:`ingest.open_source`.
+        Spec → source; default :func:`ingest.open_source`. With ``Settings.workers``,
+        the workers build the sources with it too: it must then be picklable (a
+        module-level function or a ``functools.partial`` of one).
     """
 
     def __init__(
@@ -78,6 +82,14 @@ class SessionManager:
         self._live: dict[str, LiveSession] = {}
         # Strong references: the loop keeps only weak ones to tasks.
         self._tasks: set[asyncio.Task[None]] = set()
+        self._pool: WorkerPool | None = None
+
+    async def start(self) -> None:
+        """Start the worker processes (``Settings.workers``), if any."""
+        if self._settings.workers > 0 and self._pool is None:
+            pool = WorkerPool(self._settings.workers, self._source_factory)
+            await pool.start()
+            self._pool = pool
 
     @property
     def live_count(self) -> int:
@@ -118,7 +130,7 @@ class SessionManager:
             athlete_id=athlete_id,
             kind=kind,
             spec=spec,
-            source=source,
+            engine=self._engine_factory(session_id, kind, spec, source),
             store=self._store,
             settings=self._settings,
             metrics=self._metrics,
@@ -132,6 +144,25 @@ class SessionManager:
         task.add_done_callback(self._tasks.discard)
         _log.info("session %s started: athlete id %d, source %s", session_id, athlete_id, kind)
         return session
+
+    def _engine_factory(
+        self, session_id: str, kind: str, spec: Mapping[str, Any], source: SensorSource
+    ) -> EngineFactory:
+        paced = is_paced(kind, spec)
+        interval = self._settings.feed_interval_s
+        pool = self._pool
+        if pool is None:
+            return lambda sink: SessionEngine(source, sink, paced=paced, feed_interval_s=interval)
+        # The source was built here to validate the spec; the worker builds its own.
+        placements = source.placements
+        return lambda sink: pool.open(
+            sink,
+            session_id,
+            spec,
+            placements=placements,
+            paced=paced,
+            feed_interval_s=interval,
+        )
 
     async def _forget_when_done(self, session: LiveSession) -> None:
         await session.done.wait()
@@ -210,6 +241,9 @@ class SessionManager:
             *(self._stop_for_shutdown(s) for s in sessions), return_exceptions=True
         )
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
 
     async def _stop_for_shutdown(self, session: LiveSession) -> None:
         if session.state in (SessionState.STARTING, SessionState.RUNNING):

@@ -223,6 +223,7 @@ class LatencyPublic(BaseModel):
 
     count: int
     p50_ms: float | None
+    p95_ms: float | None
     p99_ms: float | None
     max_ms: float | None
 
@@ -233,13 +234,19 @@ class MetricsPublic(BaseModel):
     sessions_live: int
     clients: int
     latency: dict[str, LatencyPublic] = Field(
-        description="Per WebSocket message type: from the newest sample of the batch "
-        "that produced it entering the service to the message handed to the client's "
-        "socket."
+        description="Per WebSocket message type: from the host time stamp of the oldest "
+        "notification behind the message (frame in) to the message handed to the "
+        "client's socket."
+    )
+    stages: dict[str, LatencyPublic] = Field(
+        description="The same latency split into stages, all message types together: "
+        "ingest (frame in to its decoded batch taken from the source), queue (to the "
+        "processing step's start), processing (to the message's publication), send (to "
+        "the client's socket)."
     )
     processing: LatencyPublic = Field(
-        description="One processing step of a session: SessionProcessor.feed of every "
-        "sensor's samples queued since the last step."
+        description="One processing step of a session: SessionProcessor.feed_batch of "
+        "every sensor's samples queued since the last step."
     )
     messages_sent: int
     angle_frames_dropped: int

@@ -12,7 +12,6 @@ import contextlib
 
 from fastapi import APIRouter, WebSocket
 
-from ingest import RelaySource
 from service._broadcast import CloseReason, Subscriber
 from service._errors import SessionStateError
 from service._live import LiveConnection
@@ -84,16 +83,16 @@ async def live(websocket: WebSocket, ref: SessionDep, state: StateDep) -> None:
             session.broadcaster.unsubscribe(sub)
 
 
-def _relay_source(ref: SessionRef) -> tuple[LiveSession, RelaySource]:
+def _relay_session(ref: SessionRef) -> LiveSession:
     session = ref.live
     if session is None or not session.live:
         state = ref.row.state if ref.row is not None else SessionState.FINISHED
         raise SessionStateError(ref.id, state, "a relay can only feed a running relay session")
-    if not isinstance(session.source, RelaySource):
+    if not session.engine.is_relay:
         raise SessionStateError(
             ref.id, session.state, f"its source is {session.kind!r}, not 'relay'"
         )
-    return session, session.source
+    return session
 
 
 @router.websocket("/{session_id}/relay")
@@ -104,7 +103,7 @@ async def relay(websocket: WebSocket, ref: SessionDep) -> None:
     sensors show as disconnected meanwhile); stop the session to end it. A newer relay
     connection takes over: the older one is closed (4409) at its next message.
     """
-    session, source = _relay_source(ref)
+    session = _relay_session(ref)
     session.relay_owner += 1
     me = session.relay_owner
     await websocket.accept()
@@ -129,7 +128,7 @@ async def relay(websocket: WebSocket, ref: SessionDep) -> None:
             if data is None:
                 await websocket.close(*RELAY_NOT_BINARY)
                 return
-            source.feed(data)
+            session.engine.feed_relay(data)
     finally:
         ended.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -15,13 +15,14 @@ router = APIRouter(prefix="/api", tags=["metrics"], dependencies=[Authorized])
 async def get_metrics(metrics: MetricsDep, manager: ManagerDep, store: StoreDep) -> MetricsPublic:
     """Latency and counters of the live path since the server started.
 
-    Latency per live message type (sample in → message out), processing time per
-    batch, and what was sent and dropped.
+    Latency per live message type (frame in → message out) and per stage, processing
+    time per step, and what was sent and dropped.
     """
     return MetricsPublic(
         sessions_live=manager.live_count,
         clients=metrics.clients,
         latency={k: LatencyPublic(**w.summary()) for k, w in metrics.latency.items()},
+        stages={k: LatencyPublic(**w.summary()) for k, w in metrics.stages.items()},
         processing=LatencyPublic(**metrics.processing.summary()),
         messages_sent=metrics.messages_sent,
         angle_frames_dropped=metrics.angle_frames_dropped,

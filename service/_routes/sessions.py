@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import TypeAdapter
 
-from processing import Placement, summarize
 from service._csv import angles_csv_text, raw_csv_text, reps_csv_text
 from service._errors import SessionStateError
 from service._routes._common import (
@@ -30,7 +29,7 @@ from service._schemas import (
     SourceIn,
     SummaryPublic,
 )
-from service._session import LIVE_STATES, LiveSession, sensor_stats_public
+from service._session import LIVE_STATES, LiveSession
 from service._store import SessionRow, Store
 from service.deps import Authorized, ManagerDep, SessionDep, SessionRef, StoreDep
 
@@ -48,7 +47,6 @@ def _sensors(docs: list[dict[str, Any]]) -> list[SensorPublic]:
 
 
 def _live_public(s: LiveSession) -> SessionPublic:
-    proc = s.processor
     return SessionPublic(
         id=s.id,
         athlete=s.athlete,
@@ -60,10 +58,10 @@ def _live_public(s: LiveSession) -> SessionPublic:
         ended_at=_dt(s.ended_at),
         duration_s=round(s.t_s, 3),
         placements=list(s.placements),
-        sensors=_sensors(sensor_stats_public(s.source)),
+        sensors=_sensors(s.sensors()),
         live=s.state in LIVE_STATES,
-        calibrated=bool(proc is not None and proc.calibrated),
-        set=proc.set_number if proc is not None else 0,
+        calibrated=s.calibrated,
+        set=s.set_number,
         rep_count=len(s.reps),
         cue_count=len(s.cues),
     )
@@ -173,8 +171,7 @@ async def get_summary(ref: SessionDep, store: StoreDep) -> SummaryPublic:
     """
     live = ref.live
     if live is not None and live.live:
-        has_lumbar = live.processor is not None and Placement.LUMBAR in live.processor.placements
-        doc = summarize(live.reps, live.cues, has_lumbar=has_lumbar).to_dict()
+        doc = live.summary_so_far()
         return SummaryPublic.model_validate(
             {
                 **doc,

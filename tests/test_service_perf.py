@@ -1,0 +1,142 @@
+"""The live path's performance machinery: ticks, frame-in stamps, stage metrics, workers.
+
+Timing itself is measured by benchmarks/ (docs/performance.md), never asserted here.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from service_helpers import AUTH, TOKEN, make_app, simulated
+from starlette.websockets import WebSocketDisconnect
+
+from firmware_protocol import encode_frames, encode_info
+from ingest import SensorBatch, SimulatedSource, SourceParams
+from ingest._channel import SensorChannel
+from processing import Placement
+from service import Settings, create_app
+from service._broadcast import Broadcaster
+from service._metrics import STAGES, ServiceMetrics, StepStamps
+from simulator import Chip, sensor_info
+
+
+def test_ticks_are_multiples_of_tick_s_on_the_monotonic_clock():
+    source = SimulatedSource(params=SourceParams(tick_s=0.01))
+    assert source.next_tick(12.0) == pytest.approx(12.0)
+    assert source.next_tick(12.0001) == pytest.approx(12.01)
+    assert source.next_tick(12.0099) == pytest.approx(12.01)
+    untimed = SimulatedSource(params=SourceParams(tick_s=0.0))
+    assert untimed.next_tick(12.0001) == 12.0001
+    for bad in (-0.01, math.nan, math.inf):
+        with pytest.raises(ValueError, match="tick_s"):
+            SourceParams(tick_s=bad)
+
+
+def test_a_batch_says_when_its_oldest_and_newest_notification_arrived():
+    info = sensor_info(Chip.MPU6050, Placement.SACRUM, 100.0)
+    counts = np.zeros((9, 3), dtype=np.int16)
+    frames = encode_frames(counts, counts, info, att_mtu=247, samples_per_frame=3)
+    ch = SensorChannel(Placement.SACRUM, t0_ns=1_000_000_000, silence_timeout_s=1.5)
+    ch.feed_info(1_000_000_000, encode_info(info))
+    hosts = [1_010_000_000, 1_040_000_000, 1_070_000_000]  # 10, 40 and 70 ms
+    (batch,) = [i for i in ch.feed(hosts, frames) if isinstance(i, SensorBatch)]
+    assert len(batch) == 9
+    assert batch.first_arrival_s == pytest.approx(0.010)
+    assert batch.arrival_s == pytest.approx(0.070)
+    # A frame already seen adds no sample, and so does not move the oldest arrival.
+    more = encode_frames(counts[:3], counts[:3], info, counter0=9, t0_us=90_000, att_mtu=247)
+    items = ch.feed([1_100_000_000, 1_130_000_000], [frames[2], more[0]])
+    (batch,) = [i for i in items if isinstance(i, SensorBatch)]
+    assert len(batch) == 3
+    assert batch.first_arrival_s == pytest.approx(0.130) == batch.arrival_s
+
+
+def test_a_measured_message_is_split_into_stages_that_add_up():
+    metrics = ServiceMetrics()
+    hub = Broadcaster(metrics, angle_frames=4, max_pending=4)
+    hub.subscribe()
+    stamps = StepStamps(frame_in_ns=1_000, taken_ns=3_000, step_ns=7_000)
+    hub.publish("cue", "{}", entered_ns=1_000, stamps=stamps)
+    hub.publish("rep", "{}")  # not measured
+    (sub,) = hub._subscribers
+    msg = sub._others[0]
+    assert msg.published_ns >= 7_000 and sub._others[1].published_ns == 0
+    metrics.add_sent("cue", msg.entered_ns, msg.stamps, published_ns=20_000, now=50_000)
+    assert metrics.latency["cue"].count == 1 and metrics.latency["rep"].count == 0
+    parts = {k: metrics.stages[k]._values[0] for k in STAGES}
+    assert parts == {"ingest": 2_000, "queue": 4_000, "processing": 13_000, "send": 30_000}
+    assert sum(parts.values()) == metrics.latency["cue"]._values[0] == 49_000
+    summary = metrics.latency["cue"].summary()
+    assert summary["p50_ms"] == summary["p95_ms"] == summary["p99_ms"] == 0.049
+
+
+def test_metrics_report_every_stage_with_p95(client):
+    body = simulated(speed=10.0, duration_s=30)
+    sid = client.post("/api/sessions", json=body, headers=AUTH).json()["id"]
+    with client.websocket_connect(f"/api/sessions/{sid}/live", headers=AUTH) as ws:
+        with pytest.raises(WebSocketDisconnect):
+            while True:
+                ws.receive_json()
+    m = client.get("/api/metrics", headers=AUTH).json()
+    assert set(m["stages"]) == set(STAGES)
+    measured = sum(w["count"] for w in m["latency"].values())
+    assert measured > 0 and m["stages"]["send"]["count"] == measured
+    for window in (*m["stages"].values(), m["latency"]["angles"]):
+        assert window["p50_ms"] <= window["p95_ms"] <= window["p99_ms"] <= window["max_ms"]
+
+
+@pytest.fixture
+def client(tmp_path, default_session):
+    with TestClient(make_app(tmp_path, default_session)) as c:
+        yield c
+
+
+def _run_session(client: TestClient, body: dict) -> tuple[dict, dict[str, int], str]:
+    sid = client.post("/api/sessions", json=body, headers=AUTH).json()["id"]
+    seen: dict[str, int] = {}
+    with client.websocket_connect(f"/api/sessions/{sid}/live", headers=AUTH) as ws:
+        first = ws.receive_json()
+        assert first["event"] == "snapshot"
+        with pytest.raises(WebSocketDisconnect) as closed:
+            while True:
+                m = ws.receive_json()
+                seen[m["type"]] = seen.get(m["type"], 0) + 1
+    assert getattr(closed.value, "code", None) == 1000
+    doc = client.get(f"/api/sessions/{sid}", headers=AUTH).json()
+    reps = client.get(f"/api/sessions/{sid}/reps.csv", headers=AUTH).text
+    return doc, seen, reps
+
+
+def test_a_session_in_a_worker_process_gives_what_it_gives_in_the_server(tmp_path):
+    """Settings.workers: the engine runs in another process; same reps, same stream."""
+    body = {"athlete": "Ada", "source": {"kind": "simulated", "speed": 0.0, "seed": 3}}
+    results = []
+    for workers in (0, 1):
+        settings = Settings(
+            data_dir=tmp_path / str(workers), token=SecretStr(TOKEN), workers=workers
+        )
+        with TestClient(create_app(settings)) as c:
+            results.append(_run_session(c, body))
+            if workers:
+                # A relay session lives in a worker too, and is fed through the server.
+                sid = c.post(
+                    "/api/sessions",
+                    json={"athlete": "Bo", "source": {"kind": "relay"}},
+                    headers=AUTH,
+                ).json()["id"]
+                with c.websocket_connect(f"/api/sessions/{sid}/relay", headers=AUTH) as ws:
+                    ws.send_bytes(b"\x00")  # not a record: skipped as damage
+                assert c.post(f"/api/sessions/{sid}/stop", headers=AUTH).status_code == 200
+    (doc0, seen0, reps0), (doc1, seen1, reps1) = results
+    assert doc1["state"] == doc0["state"] == "finished"
+    assert doc1["reason"] == doc0["reason"] == "simulation complete"
+    assert (doc1["rep_count"], doc1["cue_count"]) == (doc0["rep_count"], doc0["cue_count"])
+    assert doc1["rep_count"] > 10 and reps1 == reps0
+    assert doc1["placements"] == doc0["placements"]
+    assert [s["samples"] for s in doc1["sensors"]] == [s["samples"] for s in doc0["sensors"]]
+    for kind in ("rep", "cue", "bottom"):
+        assert seen1.get(kind) == seen0.get(kind)
