@@ -57,7 +57,7 @@ _SESSION = None  # the simulated session, once per process
 _STATS_DIR: str | None = None
 
 
-def bench_source(spec, stats_dir: str):
+def bench_source(spec, stats_dir: str, tick_s: float | None = None):
     """The sources of the benchmark (picklable: the worker processes build them too).
 
     Every simulated athlete replays one simulated session, simulated once per process;
@@ -65,7 +65,7 @@ def bench_source(spec, stats_dir: str):
     garbage collector there (written to `stats_dir` when the process exits).
     """
     global _SESSION
-    from ingest import SimulatedSource, open_source
+    from ingest import SimulatedSource, SourceParams, open_source
     from simulator import SimulationConfig, simulate
 
     source = open_source(spec)  # the spec is validated as always
@@ -75,7 +75,10 @@ def bench_source(spec, stats_dir: str):
         return source
     if _SESSION is None:
         _SESSION = simulate(SimulationConfig(profile="default", seed=0))
-    return SimulatedSource(session=_SESSION, speed=source.speed, duration_s=source.duration_s)
+    params = None if tick_s is None else SourceParams(tick_s=tick_s)
+    return SimulatedSource(
+        session=_SESSION, speed=source.speed, duration_s=source.duration_s, params=params
+    )
 
 
 def _instrument(stats_dir: str) -> None:
@@ -116,13 +119,13 @@ def _instrument(stats_dir: str) -> None:
     atexit.register(lambda: path.write_text(json.dumps(stats)))
 
 
-def serve_main(data: str, workers: int) -> None:
+def serve_main(data: str, workers: int, tick_s: float | None) -> None:
     """The server process."""
     from pydantic import SecretStr
 
     from service import Settings, serve
 
-    factory = functools.partial(bench_source, stats_dir=data)
+    factory = functools.partial(bench_source, stats_dir=data, tick_s=tick_s)
     factory({"kind": "simulated"})  # simulate (and instrument) before serving
     settings = Settings(data_dir=Path(data), port=0, token=SecretStr(TOKEN), workers=workers)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -274,10 +277,10 @@ async def drive(
     return run
 
 
-def one_run(n: int, duration_s: float, stagger_s: float, workers: int) -> Run:
+def one_run(n: int, duration_s: float, stagger_s: float, workers: int, tick: list[str]) -> Run:
     with tempfile.TemporaryDirectory() as data:
         proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", data, "--workers", str(workers)],
+            [sys.executable, __file__, "--serve", data, "--workers", str(workers), *tick],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -329,10 +332,16 @@ def main() -> None:
         default=0,
         help="worker processes of the server (Settings.workers; default 0: one process)",
     )
+    ap.add_argument(
+        "--tick",
+        type=float,
+        default=None,
+        help="the sources' SourceParams.tick_s, s (default: SourceParams' own, 0.01)",
+    )
     ap.add_argument("--serve", metavar="DATA", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
-        serve_main(args.serve, args.workers)
+        serve_main(args.serve, args.workers, args.tick)
         return
 
     counts = [int(x) for x in args.athletes.split(",")]
@@ -344,11 +353,13 @@ def main() -> None:
     print(
         f"command: .venv/bin/python benchmarks/live_latency.py --athletes {args.athletes} "
         f"--duration {args.duration:g} --spread {args.spread:g} --workers {args.workers}"
+        + ("" if args.tick is None else f" --tick {args.tick:g}")
     )
     runs = []
     for n in counts:
         stagger = args.spread / n if n > 1 else 0.0
-        runs.append(one_run(n, args.duration, stagger, args.workers))
+        tick = [] if args.tick is None else ["--tick", str(args.tick)]
+        runs.append(one_run(n, args.duration, stagger, args.workers, tick))
         r = runs[-1]
         print(
             f"<!-- {n} athletes done: received {r.received}; closes {r.closes}; "

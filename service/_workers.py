@@ -340,22 +340,43 @@ class WorkerPool:
         self._workers: list[_WorkerHandle] = []
 
     async def start(self) -> None:
-        """Spawn the workers and wait until each is ready (a second or two)."""
+        """Spawn the workers and wait until each is ready (a second or two).
+
+        Raises
+        ------
+        ValueError
+            The source factory cannot be sent to a worker (it cannot be pickled).
+        """
         ctx = multiprocessing.get_context("spawn")
-        for i in range(self._n):
-            ours, theirs = socket.socketpair()
-            process = ctx.Process(
-                target=worker_main,
-                args=(theirs, self._factory),
-                name=f"squatsense-worker-{i}",
-                daemon=True,
-            )
-            await asyncio.to_thread(process.start)
-            theirs.close()
-            handle = _WorkerHandle(process, ours)
-            await handle.connect()
-            self._workers.append(handle)
+        try:
+            for i in range(self._n):
+                self._workers.append(await self._spawn(ctx, i))
+        except BaseException:
+            await self.close(timeout_s=5.0)
+            raise
         _log.info("%d worker process(es) started", self._n)
+
+    async def _spawn(self, ctx: Any, i: int) -> _WorkerHandle:
+        ours, theirs = socket.socketpair()
+        process = ctx.Process(
+            target=worker_main,
+            args=(theirs, self._factory),
+            name=f"squatsense-worker-{i}",
+            daemon=True,
+        )
+        try:
+            await asyncio.to_thread(process.start)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            ours.close()
+            raise ValueError(
+                "Settings.workers needs a source factory that can be pickled "
+                f"(a module-level function or a functools.partial of one): {exc}"
+            ) from exc
+        finally:
+            theirs.close()
+        handle = _WorkerHandle(process, ours)
+        await handle.connect()
+        return handle
 
     def open(
         self,

@@ -140,3 +140,11 @@ def test_a_session_in_a_worker_process_gives_what_it_gives_in_the_server(tmp_pat
     assert [s["samples"] for s in doc1["sensors"]] == [s["samples"] for s in doc0["sensors"]]
     for kind in ("rep", "cue", "bottom"):
         assert seen1.get(kind) == seen0.get(kind)
+
+
+def test_workers_need_a_source_factory_they_can_receive(tmp_path):
+    settings = Settings(data_dir=tmp_path, token=SecretStr(TOKEN), workers=1)
+    app = create_app(settings, source_factory=lambda spec: SimulatedSource())
+    with pytest.raises(ValueError, match="pickled"):
+        with TestClient(app):
+            pass
