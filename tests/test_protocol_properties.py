@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -157,6 +159,26 @@ def test_skip_bad_never_raises_and_keeps_every_valid_frame(frames, counts):
             pass
     assert sorted(set(batch.frame_index.tolist())) == valid
     assert sorted(e.frame_index for e in errors) == sorted(set(range(len(mixed))) - set(valid))
+
+
+@FAST
+@given(
+    frames=st.lists(st.binary(max_size=60), max_size=4),
+    counts=imu_counts(),
+    mtu=st.integers(23, 100),
+    cut=st.integers(0, 40),
+)
+def test_the_few_frames_shortcut_decodes_exactly_as_the_general_path(frames, counts, mtu, cut):
+    good = fp.encode_frames(counts[:, :3], counts[:, 3:], INFO, att_mtu=mtu)
+    for batch_of_frames in (good[:cut], good[:cut] + frames, frames + good[:cut]):
+        fast = fp.decode_frames(batch_of_frames, INFO, skip_bad=True)
+        with mock.patch.object(fp._frames, "_FEW_FRAMES", -1):  # general path only
+            general = fp.decode_frames(batch_of_frames, INFO, skip_bad=True)
+        assert [str(e) for e in fast[1]] == [str(e) for e in general[1]]
+        for field in ("acc_mps2", "gyr_rps", "counter", "sensor_time_us", "frame_index"):
+            a, b = getattr(fast[0], field), getattr(general[0], field)
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
 
 
 # --- damaged streams resynchronise ----------------------------------------------------------
