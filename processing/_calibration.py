@@ -135,6 +135,10 @@ class Calibrated:
     calibration: dict[Placement, SensorCalibration]
 
 
+#: Up to this many new rows, :meth:`QuietDetector.update` reduces the windows directly.
+_FEW_ROWS = 8
+
+
 class QuietDetector:
     """Find where windows of ``window`` samples end in which every sensor was still.
 
@@ -153,6 +157,7 @@ class QuietDetector:
         self.placements = tuple(placements)
         self.window = window + (1 - window % 2)  # odd: the trailing filter aligns exactly
         self._limits = np.array([gyr_range_rps, acc_range_mps2])
+        self._limits6 = np.tile(np.repeat(self._limits, 3), len(self.placements))
         self._tail: NDArray[np.float64] | None = None
 
     def update(
@@ -160,11 +165,25 @@ class QuietDetector:
     ) -> tuple[NDArray[np.bool_], dict[Placement, NDArray], dict[Placement, NDArray]]:
         """Flags for the new samples, and history + new samples of acc and gyr (joined)."""
         w = self.window
-        # All sensors' six axes side by side: two filter passes per call, whatever the
-        # number of sensors (this runs on every tick of a live session).
-        new = np.hstack([np.hstack([gyr[p], acc[p]]) for p in self.placements])
+        # All sensors' six axes side by side: two passes per call, whatever the number
+        # of sensors (this runs on every tick of a live session).
+        new = np.concatenate([a for p in self.placements for a in (gyr[p], acc[p])], axis=1)
         joined = np.vstack([self._tail, new]) if self._tail is not None else new
-        limits = np.tile(np.repeat(self._limits, 3), len(self.placements))
+        n_new = new.shape[0]
+        if n_new <= _FEW_ROWS and joined.shape[0] >= w + n_new - 1:
+            # A live tick: the windows ending at the few new rows, reduced directly
+            # (a NaN makes its window's range NaN: not quiet, as below).
+            rows = joined[-(w + n_new - 1) :]
+            quiet_new = np.empty(n_new, dtype=bool)
+            for r in range(n_new):
+                seg = rows[r : r + w]
+                quiet_new[r] = bool(np.all(seg.max(axis=0) - seg.min(axis=0) < self._limits6))
+            self._tail = joined[-(w - 1) :]
+            joined_gyr = {p: joined[:, 6 * i : 6 * i + 3] for i, p in enumerate(self.placements)}
+            joined_acc = {
+                p: joined[:, 6 * i + 3 : 6 * i + 6] for i, p in enumerate(self.placements)
+            }
+            return quiet_new, joined_acc, joined_gyr
         hi = maximum_filter1d(
             np.where(np.isnan(joined), np.inf, joined),
             w,
@@ -179,7 +198,7 @@ class QuietDetector:
             origin=(w - 1) // 2,
             mode="nearest",
         )
-        quiet = np.all(hi - lo < limits, axis=1)
+        quiet = np.all(hi - lo < self._limits6, axis=1)
         quiet[: w - 1] = False  # windows reaching before the data are not quiet
         self._tail = joined[-(w - 1) :]
         joined_gyr = {p: joined[:, 6 * i : 6 * i + 3] for i, p in enumerate(self.placements)}

@@ -61,7 +61,7 @@ class _SensorBuffer:
         t = np.asarray(samples.time_s, dtype=np.float64)
         if t.size == 0:
             return
-        v = np.hstack([samples.acc_mps2, samples.gyr_rps])
+        v = np.concatenate([samples.acc_mps2, samples.gyr_rps], axis=1)
         if self.times.size:
             # Late or repeated samples (already covered) cannot be placed any more.
             keep = t > self.times[-1]
@@ -75,12 +75,23 @@ class _SensorBuffer:
 
     def sample(self, t: NDArray[np.float64], max_gap_s: float) -> tuple[NDArray, NDArray]:
         """Interpolate at grid times ``t``; NaN and invalid where a long gap (or no data) is."""
-        out = np.full((t.size, 6), np.nan)
-        valid = np.zeros(t.size, dtype=bool)
         times = self.times
         if times.size == 0:
-            return out, valid
+            return np.full((t.size, 6), np.nan), np.zeros(t.size, dtype=bool)
         i = np.searchsorted(times, t, side="right") - 1  # last sample at or before t
+        if i[0] >= 0 and i[-1] + 1 < times.size:
+            # The usual case: every grid point has a sample before and after it (times
+            # only increase, so spans are > 0). The same arithmetic as below.
+            t_i = times[i]
+            span = times[i + 1] - t_i
+            since = t - t_i
+            valid = (since == 0.0) | (span <= max_gap_s)
+            w = np.where(valid, since / span, 0.0)[:, None]
+            out = self.values[i] * (1.0 - w) + self.values[i + 1] * w
+            if not valid.all():
+                out[~valid] = np.nan
+            return out, valid
+        out = np.full((t.size, 6), np.nan)
         has_prev = i >= 0
         exact = has_prev & (times[np.maximum(i, 0)] == t)
         has_next = has_prev & (i + 1 < times.size)
