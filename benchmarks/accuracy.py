@@ -56,9 +56,14 @@ def main() -> None:
     with ProcessPoolExecutor(a.jobs) as ex:
         results = list(ex.map(run_one, jobs))
     elapsed = time.perf_counter() - t0
-    print(f"<!-- {len(jobs)} runs in {elapsed:.0f} s on {platform.machine()}, python {platform.python_version()} -->")
-    print("| profile | rate | reps found / true | false reps | bottom max err (s) | "
-          "worst per-rep MAE (deg) | worst angle RMSE, pooled (deg) | worst single run (deg) |")
+    print(
+        f"<!-- {len(jobs)} runs in {elapsed:.0f} s on {platform.machine()}, "
+        f"python {platform.python_version()} -->"
+    )
+    print(
+        "| profile | rate | reps found / true | false reps | bottom max err (s) | "
+        "worst per-rep MAE (deg) | worst angle RMSE, pooled (deg) | worst single run (deg) |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     over = []
     pooled = Score()
@@ -81,8 +86,10 @@ def main() -> None:
             for k, v in sub.angle_rmse_deg.items():
                 worst_rmse[k] = max(worst_rmse.get(k, 0.0), v)
             be = np.max(np.abs(sub.bottom_errors_s)) if sub.bottom_errors_s else float("nan")
-            print(f"| {p} | {rate:.0f} Hz | {sub.matched}/{sub.true_reps} | {len(sub.false_reps)} | "
-                  f"{be:.2f} | {wm[0]:.2f} ({wm[1]}) | {wr[0]:.2f} ({wr[1]}) | {single:.2f} |")
+            print(
+                f"| {p} | {rate:.0f} Hz | {sub.matched}/{sub.true_reps} | {len(sub.false_reps)} | "
+                f"{be:.2f} | {wm[0]:.2f} ({wm[1]}) | {wr[0]:.2f} ({wr[1]}) | {single:.2f} |"
+            )
     print()
     print(f"Single runs with an angle series over 2.5 deg RMSE: {len(over)} of {len(results)}")
     for p, rate, seed, (name, v) in over:
@@ -110,8 +117,10 @@ def main() -> None:
         print(f"| {code} | {rec} | {fa} | {pos} / {neg} |")
     be = np.abs(pooled.bottom_errors_s)
     print()
-    print(f"Reps: {pooled.matched} of {pooled.true_reps} found, {len(pooled.false_reps)} false; "
-          f"bottom time error median {np.median(be):.3f} s, max {be.max():.3f} s.")
+    print(
+        f"Reps: {pooled.matched} of {pooled.true_reps} found, {len(pooled.false_reps)} false; "
+        f"bottom time error median {np.median(be):.3f} s, max {be.max():.3f} s."
+    )
 
 
 if __name__ == "__main__":

@@ -38,13 +38,18 @@ def inclination_rmse_deg(name: str) -> float:
     tracker = OrientationTracker([Placement.SACRUM], fs, params.gyr_bias_clip_dps)
     n = acc.shape[0]
     chunk = GridChunk(
-        0, np.arange(n) / fs, {Placement.SACRUM: acc}, {Placement.SACRUM: gyr},
+        0,
+        np.arange(n) / fs,
+        {Placement.SACRUM: acc},
+        {Placement.SACRUM: gyr},
         {Placement.SACRUM: np.ones(n, dtype=bool)},
     )
     q_est = tracker.update(chunk)[Placement.SACRUM]  # x, y, z, w
     ok = movement & np.all(np.isfinite(q_ref), axis=1)
     # q_e = q_est ⊗ conj(q_ref); error = 2 acos(sqrt(w² + z²)) (heading-free)
-    e = (Rotation.from_quat(q_est[ok]) * Rotation.from_quat(q_ref[ok][:, [1, 2, 3, 0]]).inv()).as_quat()
+    e = (
+        Rotation.from_quat(q_est[ok]) * Rotation.from_quat(q_ref[ok][:, [1, 2, 3, 0]]).inv()
+    ).as_quat()
     err = 2 * np.arccos(np.clip(np.hypot(e[:, 3], e[:, 2]), 0.0, 1.0))
     return float(np.rad2deg(np.sqrt(np.mean(err**2))))
 
