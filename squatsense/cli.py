@@ -92,6 +92,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``squatsense`` command."""
     from simulator import Chip
+
     parser = argparse.ArgumentParser(
         prog="squatsense",
         description="A squat coach from cheap Bluetooth IMUs on the sacrum, L1 and both shins.",
