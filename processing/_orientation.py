@@ -7,6 +7,10 @@ accurate published 6D filter on the BROAD benchmark (docs/orientation.md). Its b
 call runs the same per-sample C++ code as its streaming call, so a chunked run equals
 a batch run.
 
+Before VQF, each gyroscope's coupling of whole-body turns into tilt (cross-axis
+sensitivity) is learned from the turns the athlete makes between sets and removed
+(:class:`TurnCoupling`).
+
 Only inclination matters to squatsense (every angle is heading-free), so after a long
 gap the filter is simply restarted from the accelerometer, keeping its bias estimate.
 """
@@ -17,10 +21,11 @@ from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.signal import lfilter
 from vqf import VQF
 
 from processing._timebase import GridChunk
-from processing.consts import Placement
+from processing.consts import GRAVITY_MPS2, Placement
 
 
 def quat_rotate(q_xyzw: NDArray[np.float64], v: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -53,6 +58,171 @@ def quat_rotate(q_xyzw: NDArray[np.float64], v: NDArray[np.float64]) -> NDArray[
     return out
 
 
+class TurnCoupling:
+    """Learns and removes each gyroscope's coupling of whole-body turns into tilt.
+
+    A MEMS gyroscope's axes are not quite orthogonal (cross-axis sensitivity: ±2 % on an
+    MPU-6050): turning about the vertical also reads as a little rotation about a
+    horizontal axis. Integrated through a 180 deg turn that tilts the orientation by up
+    to twice the misalignment (~2 deg) until the accelerometer pulls it back (VQF's
+    tauAcc, 3 s), and the athlete turns a lot between sets.
+
+    When the athlete turns on the spot, every segment turns about the vertical at about
+    the same rate. Samples where *all* the session's sensors (at least `min_sensors`)
+    report a rate along their own vertical of the same sign, each within `agreement` of
+    their median and between `min_turn_rps` and `max_turn_rps`, are a whole-body turn:
+    there, whatever a sensor's gyroscope reports across its vertical (when at most
+    `max_across` times the rate along it), in proportion to that rate, is its coupling.
+    One hand-held sensor rotating about an axis a little off vertical looks the same to
+    that sensor alone; it is the agreement of the body's sensors that tells a turn.
+
+    A sensor's vertical is the sensor-frame direction of its specific force low-passed
+    over still samples (time constant `vertical_tau_s`; held while it moves, so a turn's
+    centripetal acceleration does not tilt it): the reference its inclination comes from.
+    Its coupling ``k`` is a least-squares fit over every whole-body turn so far, with a
+    prior worth `prior_rad2_s` (rad²/s: ~1 s of turning at 1 rad/s) pulling it to 0,
+    limited to `max_coupling` (no gyroscope is misaligned by more); the correction
+    removes ``k * rate along the vertical`` (the coupling is a property of the chip, so
+    a strap that slips changes only which vertical it is projected across).
+
+    Chunked input gives bit-identical output: the vertical is a first-order recursion
+    (``scipy.signal.lfilter`` with its state carried from call to call) and the sums
+    are running sums (``np.cumsum`` from the carried total), both strictly sequential.
+    With fewer than `min_sensors` sensors (one hand-held IMU, as in BROAD) it is off.
+    """
+
+    def __init__(
+        self,
+        placements: Sequence[Placement],
+        fs_hz: float,
+        *,
+        min_sensors: int = 3,
+        vertical_tau_s: float = 1.0,
+        still_rps: float = 0.2,
+        min_turn_rps: float = 0.5,
+        max_turn_rps: float = 5.0,
+        agreement: float = 0.35,
+        max_across: float = 0.25,
+        prior_rad2_s: float = 1.0,
+        max_coupling: float = 0.04,
+    ) -> None:
+        self.placements = tuple(placements)
+        self.active = len(self.placements) >= min_sensors
+        n_s = len(self.placements)
+        self._dt = 1.0 / fs_hz
+        self._a = float(1.0 - np.exp(-self._dt / vertical_tau_s))
+        self._still2 = float(still_rps) ** 2
+        self._acc2 = ((0.9 * GRAVITY_MPS2) ** 2, (1.1 * GRAVITY_MPS2) ** 2)
+        self._min_turn = float(min_turn_rps)
+        self._max_turn = float(max_turn_rps)
+        self._agreement = float(agreement)
+        self._max_across2 = float(max_across) ** 2
+        self._prior = float(prior_rad2_s)
+        self._max_coupling = float(max_coupling)
+        # Per sensor: the vertical filter's state and last output (None until data), and
+        # the least-squares sums [sum along², sum across * along (3)], rad²/s.
+        self._zi: list[NDArray[np.float64] | None] = [None] * n_s
+        self._held: list[NDArray[np.float64] | None] = [None] * n_s
+        self._sums = np.zeros((n_s, 4))
+
+    def _vertical(self, s: int, acc: NDArray, still: NDArray[np.bool_]) -> NDArray[np.float64]:
+        """Sensor `s`'s vertical (not yet normalised) at each sample, shape (n, 3)."""
+        n = acc.shape[0]
+        if self._held[s] is None:
+            finite = np.flatnonzero(np.isfinite(acc).all(axis=1))
+            if finite.size == 0:
+                return np.full((n, 3), np.nan)
+            first = acc[finite[0]]
+            self._held[s] = first.copy()  # start from the first sample, as VQF does
+            self._zi[s] = ((1.0 - self._a) * first)[None, :]
+        held = self._held[s]
+        idx = np.flatnonzero(still)
+        if idx.size == 0:
+            return np.broadcast_to(held, (n, 3))
+        smooth, self._zi[s] = lfilter([self._a], [1.0, self._a - 1.0], acc[idx], 0, self._zi[s])
+        self._held[s] = smooth[-1].copy()
+        return np.concatenate([held[None, :], smooth])[np.searchsorted(idx, np.arange(n), "right")]
+
+    def correct(
+        self,
+        gyr_rps: dict[Placement, NDArray[np.float64]],
+        acc_mps2: dict[Placement, NDArray[np.float64]],
+        bias_rps: dict[Placement, NDArray[np.float64]],
+    ) -> dict[Placement, NDArray[np.float64]]:
+        """Every sensor's angular rate on a grid chunk without its learned coupling.
+
+        NaN rows (a sensor missing) stay NaN and teach nothing.
+        """
+        if not self.active:
+            return gyr_rps
+        pl = self.placements
+        gyr = np.stack([gyr_rps[p] for p in pl])  # (sensors, n, 3)
+        acc = np.stack([acc_mps2[p] for p in pl])
+        rate = gyr - np.stack([bias_rps[p] for p in pl])[:, None, :]
+        with np.errstate(invalid="ignore"):
+            acc2 = np.einsum("snk,snk->sn", acc, acc)
+            still = (
+                (np.einsum("snk,snk->sn", rate, rate) < self._still2)
+                & (acc2 > self._acc2[0])
+                & (acc2 < self._acc2[1])
+            )
+        if not still.any() and all(h is not None for h in self._held):
+            # Moving: every vertical is held (the common case while not standing).
+            vert = np.broadcast_to(np.array(self._held)[:, None, :], rate.shape).copy()
+        elif (still == still[0]).all() and all(h is not None for h in self._held):
+            # Standing: every sensor still on the same samples, one filter call for all
+            # (lfilter runs each sensor's slice on its own: the same as one by one).
+            idx = np.flatnonzero(still[0])
+            zi = np.stack(self._zi)  # type: ignore[arg-type]  # (sensors, 1, 3)
+            smooth, zf = lfilter([self._a], [1.0, self._a - 1.0], acc[:, idx], 1, zi)
+            self._zi = list(zf)
+            held = np.array(self._held)[:, None, :]
+            self._held = list(smooth[:, -1].copy())
+            pos = np.searchsorted(idx, np.arange(rate.shape[1]), "right")
+            vert = np.concatenate([held, smooth], axis=1)[:, pos]
+        else:
+            vert = np.stack([self._vertical(s, acc[s], still[s]) for s in range(len(pl))])
+        vert /= np.sqrt(np.einsum("snk,snk->sn", vert, vert))[:, :, None]
+        along = np.einsum("snk,snk->sn", rate, vert)
+        across = rate - along[:, :, None] * vert
+        with np.errstate(invalid="ignore"):
+            ordered = np.sort(along, axis=0)
+            n_s = len(pl)
+            median = 0.5 * (ordered[(n_s - 1) // 2] + ordered[n_s // 2])
+            abs_median = np.abs(median)
+            body_turn = (
+                (abs_median >= self._min_turn)
+                & (abs_median <= self._max_turn)
+                & np.all(np.abs(along - median) <= self._agreement * abs_median, axis=0)
+            )
+        k = np.broadcast_to(
+            self._sums[:, None, 1:] / (self._sums[:, None, :1] + self._prior), rate.shape
+        )
+        if body_turn.any():
+            with np.errstate(invalid="ignore"):
+                learn = body_turn & (
+                    np.einsum("snk,snk->sn", across, across) <= self._max_across2 * along**2
+                )
+            k = k.copy()
+            for s in range(len(pl)):
+                idx = np.flatnonzero(learn[s])
+                if idx.size == 0:
+                    continue
+                al = along[s, idx]
+                contrib = np.empty((idx.size, 4))
+                contrib[:, 0] = al * al * self._dt
+                contrib[:, 1:] = across[s, idx] * al[:, None] * self._dt
+                sums = np.cumsum(np.concatenate([self._sums[s][None, :], contrib]), axis=0)
+                self._sums[s] = sums[-1]
+                ks = sums[:, 1:] / (sums[:, :1] + self._prior)
+                k[s] = ks[np.searchsorted(idx, np.arange(rate.shape[1]), "right")]
+        k = k - np.einsum("snk,snk->sn", k, vert)[:, :, None] * vert  # across the vertical
+        size = np.sqrt(np.einsum("snk,snk->sn", k, k))[:, :, None]
+        k = k * np.minimum(1.0, self._max_coupling / np.maximum(size, 1e-12))
+        out = gyr - k * along[:, :, None]
+        return {p: out[s] for s, p in enumerate(pl)}
+
+
 class OrientationTracker:
     """One VQF per sensor, fed grid chunks.
 
@@ -73,14 +243,18 @@ class OrientationTracker:
         fs_hz: float,
         bias_clip_dps: float,
         initial_bias_rps: dict[Placement, NDArray[np.float64]] | None = None,
+        *,
+        turn_coupling: bool = True,
     ):
         self._ts = 1.0 / fs_hz
+        self._coupling = TurnCoupling(placements, fs_hz) if turn_coupling else None
         self._clip = float(bias_clip_dps)
         self._filters: dict[Placement, VQF | None] = {p: None for p in placements}
         initial = initial_bias_rps or {}
         self._bias: dict[Placement, NDArray[np.float64]] = {
             p: np.asarray(initial.get(p, np.zeros(3)), dtype=np.float64) for p in placements
         }
+        self._bias0 = {p: b.copy() for p, b in self._bias.items()}
 
     def _new_filter(self, placement: Placement) -> VQF:
         f = VQF(self._ts, biasClip=self._clip)
@@ -102,10 +276,15 @@ class OrientationTracker:
         """
         out: dict[Placement, NDArray[np.float64]] = {}
         n = len(chunk)
+        gyr = chunk.gyr_rps
+        if self._coupling is not None and n:
+            # Against the offsets of the opening quiet stand: fixed, so chunking cannot
+            # change what the coupling sees.
+            gyr = self._coupling.correct(chunk.gyr_rps, chunk.acc_mps2, self._bias0)
         for p, filt in self._filters.items():
             valid = chunk.valid[p]
             if n and filt is not None and valid.all():  # the common case: no gap
-                out[p] = self._run(filt, chunk, p, 0, n)
+                out[p] = self._run(filt, gyr[p], chunk.acc_mps2[p], 0, n)
                 continue
             q = np.full((n, 4), np.nan)
             if filt is not None and n and not valid[0]:
@@ -116,7 +295,7 @@ class OrientationTracker:
                 # A run after a gap restarts the filter (keeping its offset estimate).
                 if filt is None or start > 0:
                     filt = self._new_filter(p)
-                q[start:stop] = self._run(filt, chunk, p, start, stop)
+                q[start:stop] = self._run(filt, gyr[p], chunk.acc_mps2[p], start, stop)
                 if stop < n:
                     self._retire(p, filt)
                     filt = None
@@ -124,10 +303,9 @@ class OrientationTracker:
             out[p] = q
         return out
 
-    def _run(self, filt: VQF, chunk: GridChunk, p: Placement, start: int, stop: int) -> NDArray:
+    def _run(self, filt: VQF, gyr: NDArray, acc: NDArray, start: int, stop: int) -> NDArray:
         res = filt.updateBatch(
-            np.ascontiguousarray(chunk.gyr_rps[p][start:stop]),
-            np.ascontiguousarray(chunk.acc_mps2[p][start:stop]),
+            np.ascontiguousarray(gyr[start:stop]), np.ascontiguousarray(acc[start:stop])
         )
         return res["quat6D"][:, [1, 2, 3, 0]]
 

@@ -70,6 +70,9 @@ class ProcessingParams:
     gyr_bias_clip_dps : float
         Largest gyroscope offset the orientation filter may estimate. Cheap sensors
         start with several deg/s, up to ±20 deg/s. Default 20 deg/s.
+    turn_coupling : bool
+        Learn and remove each gyroscope's cross-axis coupling of turning into tilt
+        (:class:`processing._orientation.TurnCoupling`). Default True.
     quiet_window_s : float
         Length of quiet standing needed to calibrate. Default 1.5 s.
     quiet_gyr_range_dps : float
@@ -113,6 +116,7 @@ class ProcessingParams:
     fs_hz: float = 100.0
     max_gap_s: float = 0.1
     gyr_bias_clip_dps: float = 20.0
+    turn_coupling: bool = True
     quiet_window_s: float = 1.5
     quiet_gyr_range_dps: float = 6.0
     quiet_acc_range_mps2: float = 0.5

@@ -195,6 +195,7 @@ class SessionProcessor:
             self.params.fs_hz,
             self.params.gyr_bias_clip_dps,
             initial_bias_rps=standing.gyr_bias_rps,
+            turn_coupling=self.params.turn_coupling,
         )
         self._calibrator = Calibrator(self.placements, self.params, standing)
         self._raw_tail = None

@@ -241,3 +241,83 @@ def test_params_are_validated_with_what_was_expected():
         ProcessingParams(rep_rest_deg=9.0)
     with pytest.raises(ValueError, match="fs_hz must be > 0"):
         ProcessingParams(fs_hz=0.0)
+
+
+def _turning_body(seconds: float = 90.0, fs_hz: float = 100.0, seed: int = 1):
+    """Three sensors on a body turning on the spot (alternate turns of ~180 deg), each
+    strapped on any way round, each gyroscope with its own cross-axis coupling (~2 %)
+    and offset: per sensor (up, true rate, measured rate, specific force, offset)."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * fs_hz)
+    t = np.arange(n) / fs_hz
+    yaw_rate = np.zeros(n)
+    for i, start in enumerate(np.arange(0.5, seconds - 2.5, 2.5)):
+        sel = (t >= start) & (t < start + 1.5)
+        yaw_rate[sel] = (-1) ** i * 2.5 * np.sin(np.pi * (t[sel] - start) / 1.5)
+    sensors = {}
+    for p in (Placement.SACRUM, Placement.SHIN_LEFT, Placement.SHIN_RIGHT):
+        mount = Rotation.random(random_state=rng)
+        up = mount.inv().apply([0.0, 0.0, 1.0])
+        true = yaw_rate[:, None] * up
+        off = rng.choice([-0.02, 0.02], (3, 3))
+        np.fill_diagonal(off, 0.0)
+        bias = np.deg2rad(rng.normal(0, 3, 3))
+        measured = true @ (np.eye(3) + off).T + bias + rng.normal(0, 0.003, (n, 3))
+        acc = 9.81 * np.tile(up, (n, 1)) + rng.normal(0, 0.05, (n, 3))
+        sensors[p] = (up, true, measured, acc, bias)
+    return sensors
+
+
+def _across_per_rate(up, err, true):
+    turning = np.linalg.norm(true, axis=1) > 1.0
+    e = err[turning]
+    across = np.linalg.norm(e - (e @ up)[:, None] * up, axis=1)
+    return float(np.median(across / np.linalg.norm(true[turning], axis=1)))
+
+
+def test_turn_coupling_is_learned_from_whole_body_turns_and_removed():
+    from processing._orientation import TurnCoupling
+
+    body = _turning_body()
+    tc = TurnCoupling(list(body), 100.0)
+    out = tc.correct(
+        {p: s[2] for p, s in body.items()},
+        {p: s[3] for p, s in body.items()},
+        {p: s[4] for p, s in body.items()},
+    )
+    late = slice(len(body[Placement.SACRUM][1]) // 2, None)  # after ~45 s of turns
+    for p, (up, true, measured, _, bias) in body.items():
+        before = _across_per_rate(up, (measured - bias - true)[late], true[late])
+        after = _across_per_rate(up, (out[p] - bias - true)[late], true[late])
+        assert before > 0.015 and after < 0.004, (p, before, after)
+
+
+def test_one_sensor_rotating_alone_teaches_nothing_and_chunks_equal_batch():
+    from processing._orientation import TurnCoupling
+
+    body = _turning_body(seconds=40.0)
+    gyr = {p: s[2] for p, s in body.items()}
+    acc = {p: s[3] for p, s in body.items()}
+    bias = {p: s[4] for p, s in body.items()}
+    # Only the sacrum turns (a hand-held sensor, or one body part): no whole-body turn.
+    still = {
+        p: (gyr[p] if p is Placement.SACRUM else np.tile(bias[p], (len(gyr[p]), 1))) for p in gyr
+    }
+    out = TurnCoupling(list(body), 100.0).correct(still, acc, bias)
+    for p in body:
+        np.testing.assert_array_equal(out[p], still[p])
+    # Fewer sensors than a body has: never active.
+    sacrum = TurnCoupling([Placement.SACRUM], 100.0)
+    assert (
+        sacrum.correct({Placement.SACRUM: gyr[Placement.SACRUM]}, acc, bias)[Placement.SACRUM]
+        is gyr[Placement.SACRUM]
+    )
+    whole = TurnCoupling(list(body), 100.0).correct(gyr, acc, bias)
+    tc = TurnCoupling(list(body), 100.0)
+    cuts = [0, 1, 7, 500, 1234, 2999, len(gyr[Placement.SACRUM])]
+    parts = [
+        tc.correct({p: g[a:b] for p, g in gyr.items()}, {p: v[a:b] for p, v in acc.items()}, bias)
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True)
+    ]
+    for p in body:
+        assert np.array_equal(np.concatenate([part[p] for part in parts]), whole[p])
