@@ -11,9 +11,9 @@ Three measurements, all on the simulator's real protocol notifications:
    bleak's real ``BleakClient`` over the test suite's fake backend
    (tests/ingest_fakes.py), whose peripherals call the notification callback at each
    notification's simulated arrival time, as BlueZ would. Reported as the fraction of
-   one core the process used over --ble-seconds of streaming (user + system), for the
-   default tick (``SourceParams.tick_s`` = 10 ms) and for tick 0 (each notification
-   decoded on its own). It includes the fake peripherals' own timers, but not BlueZ's
+   one core the process used over --ble-seconds of streaming (user + system), for a
+   10 ms tick (``SourceParams.tick_s``) and for the default, tick 0 (each notification
+   decoded as soon as its task runs). It includes the fake peripherals' own timers, but not BlueZ's
    D-Bus work nor the parsing in bleak's D-Bus backend, which real hardware adds.
 
     .venv/bin/python benchmarks/decode.py

@@ -336,7 +336,7 @@ def main() -> None:
         "--tick",
         type=float,
         default=None,
-        help="the sources' SourceParams.tick_s, s (default: SourceParams' own, 0.01)",
+        help="the sources' SourceParams.tick_s, s (default: SourceParams' own, 0)",
     )
     ap.add_argument("--serve", metavar="DATA", help=argparse.SUPPRESS)
     args = ap.parse_args()

@@ -11,9 +11,9 @@ How a connection is made and kept (one task per sensor, all streaming in paralle
    info characteristic (scales, period, provisioned placement), read the battery,
    subscribe to the data characteristic, write START_STREAMING.
 3. Stream: the notification callback only stamps the host's monotonic clock and calls
-   ``put_nowait`` on the sensor's unbounded queue; the sensor's consumer task wakes at
-   the source's next tick (``SourceParams.tick_s``, 10 ms) after a notification,
-   drains the queue and decodes everything that piled up in one vectorised call.
+   ``put_nowait`` on the sensor's unbounded queue; the sensor's consumer task wakes
+   (at the source's next tick, ``SourceParams.tick_s``, if one is set), drains the
+   queue and decodes everything that piled up in one vectorised call.
 4. On a disconnect, or silence longer than ``silence_timeout_s``: report
    ``disconnected``, drain what is queued, drop the link, report ``reconnecting`` and
    start again at 1 after an exponential backoff. The other sensors keep streaming; the
@@ -701,9 +701,10 @@ class BleSource(SensorSource):
     ) -> None:
         """Decode what the callback queued until the link is lost or falls silent.
 
-        After a notification arrives the task waits for the source's next tick
-        (``SourceParams.tick_s``), then decodes everything queued by then in one call;
-        every sensor's task wakes on the same tick, so a tick's batches come out together.
+        After a notification arrives the task (waits for the source's next tick, if
+        ``SourceParams.tick_s`` is set, then) decodes everything queued by then in one
+        call; with a tick, every sensor's task wakes on it, so a tick's batches come out
+        together.
         """
         check_s = min(0.25, self.params.silence_timeout_s / 4)
         why = "link lost"

@@ -33,10 +33,10 @@ async def play_records(
 ) -> None:
     """Feed records into `source` at `speed` times their recorded pace (0: at once).
 
-    Paced, a record is handed over once its time has come (never before), at the
-    source's next tick (``SourceParams.tick_s``): everything that arrived by then is
-    decoded together, one call per sensor, and the task sleeps until the tick of the
-    next record. When the event loop is busy and the task wakes late, that one wake-up
+    Paced, a record is handed over once its time has come (never before; with
+    ``SourceParams.tick_s`` set, at the source's next tick): everything that arrived by
+    then is decoded together, one call per sensor, and the task sleeps until the next
+    record is due. When the event loop is busy and the task wakes late, that one wake-up
     decodes all that queued up meanwhile, so the cost per notification falls exactly
     when CPU is short.
     """

@@ -43,20 +43,24 @@ class SourceParams:
         Default 1024 (BLE notifications are buffered separately, without limit, so a
         slow consumer never loses samples).
     tick_s : float
-        Live and paced sources hand over what arrived once per tick: a notification
+        0 (default): each notification is decoded as soon as the source's task runs;
+        when the process is busy the task runs late and one wake-up decodes everything
+        that piled up meanwhile, so calls are batched exactly when CPU is short. Above
+        0, live and paced sources hand over what arrived once per tick: a notification
         waits for the next multiple of `tick_s` on the host's monotonic clock (shared
-        by all sources of the process, see :meth:`SensorSource.next_tick`); then every
-        sensor's notifications of that tick are decoded together, one call per sensor,
-        and come out together, so a consumer can process the tick in one step. 0: each
-        notification as soon as it arrives (lowest latency, most calls). Default
-        0.01 s: 5 ms more on average, against the 7.5-30 ms a BLE notification waits
-        for its connection event anyway. Sources replayed as fast as possible ignore it.
+        by all sources of the process, see :meth:`SensorSource.next_tick`), then every
+        sensor's notifications of that tick are decoded together. With 100 Hz sensors
+        and ATT MTU 247 a sensor sends ~33 notifications/s, so a 10 ms tick still
+        decodes one per call: it saved ~15 % of CPU and cost ~10 ms of latency at every
+        load measured (docs/performance.md), hence the default. Worth it for sensors
+        that notify far more often than every 10 ms. Sources replayed as fast as
+        possible ignore it.
     """
 
     silence_timeout_s: float = 1.5
     clock: ClockParams = field(default_factory=ClockParams)
     queue_items: int = 1024
-    tick_s: float = 0.01
+    tick_s: float = 0.0
 
     def __post_init__(self) -> None:
         if not (self.tick_s >= 0 and math.isfinite(self.tick_s)):

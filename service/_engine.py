@@ -9,8 +9,8 @@ ways, and knows nothing of the database, the clients or the session's state.
 
 Processing is coalesced: a batch only queues its samples, and one processing step (one
 ``SessionProcessor.feed_batch`` of everything queued, all sensors at once) runs once
-the pump has taken all the items the source had ready: one step per source tick
-(``SourceParams.tick_s``). Idle, that is at once; busy, sources and steps run late and
+the pump has taken all the items the source had ready (with ``SourceParams.tick_s``
+set, one step per source tick). Idle, that is at once; busy, sources and steps run late and
 each step covers whatever accumulated meanwhile, so the per-call cost of ingest and of
 the processing core is paid less often exactly when CPU is short. Steps can be spaced
 further with ``Settings.feed_interval_s``. While the core is still calibrating (it
