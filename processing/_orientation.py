@@ -69,8 +69,8 @@ class TurnCoupling:
 
     When the athlete turns on the spot, every segment turns about the vertical at about
     the same rate. Samples where *all* the session's sensors (at least `min_sensors`)
-    report a rate along their own vertical of the same sign, each within `agreement` of
-    their median and between `min_turn_rps` and `max_turn_rps`, are a whole-body turn:
+    report a rate along their own vertical within `agreement` (a fraction) of their
+    median, the median between `min_turn_rps` and `max_turn_rps`, are a whole-body turn:
     there, whatever a sensor's gyroscope reports across its vertical (when at most
     `max_across` times the rate along it), in proportion to that rate, is its coupling.
     One hand-held sensor rotating about an axis a little off vertical looks the same to
@@ -89,6 +89,8 @@ class TurnCoupling:
     (``scipy.signal.lfilter`` with its state carried from call to call) and the sums
     are running sums (``np.cumsum`` from the carried total), both strictly sequential.
     With fewer than `min_sensors` sensors (one hand-held IMU, as in BROAD) it is off.
+    While any sensor of the session is missing (a gap, or one that dropped out for good)
+    nothing is learned; what was learned is still applied.
     """
 
     def __init__(
@@ -129,11 +131,15 @@ class TurnCoupling:
         """Sensor `s`'s vertical (not yet normalised) at each sample, shape (n, 3)."""
         n = acc.shape[0]
         if self._held[s] is None:
-            finite = np.flatnonzero(np.isfinite(acc).all(axis=1))
-            if finite.size == 0:
+            # Start from the first plausible sample (near 1 g: not a zeroed or saturated
+            # read-out), as VQF starts from the first sample.
+            with np.errstate(invalid="ignore"):
+                acc2 = np.einsum("ij,ij->i", acc, acc)
+                plausible = np.flatnonzero((acc2 > self._acc2[0]) & (acc2 < self._acc2[1]))
+            if plausible.size == 0:
                 return np.full((n, 3), np.nan)
-            first = acc[finite[0]]
-            self._held[s] = first.copy()  # start from the first sample, as VQF does
+            first = acc[plausible[0]]
+            self._held[s] = first.copy()
             self._zi[s] = ((1.0 - self._a) * first)[None, :]
         held = self._held[s]
         idx = np.flatnonzero(still)
@@ -182,7 +188,8 @@ class TurnCoupling:
             vert = np.concatenate([held, smooth], axis=1)[:, pos]
         else:
             vert = np.stack([self._vertical(s, acc[s], still[s]) for s in range(len(pl))])
-        vert /= np.sqrt(np.einsum("snk,snk->sn", vert, vert))[:, :, None]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            vert /= np.sqrt(np.einsum("snk,snk->sn", vert, vert))[:, :, None]
         along = np.einsum("snk,snk->sn", rate, vert)
         across = rate - along[:, :, None] * vert
         with np.errstate(invalid="ignore"):
@@ -220,6 +227,9 @@ class TurnCoupling:
         size = np.sqrt(np.einsum("snk,snk->sn", k, k))[:, :, None]
         k = k * np.minimum(1.0, self._max_coupling / np.maximum(size, 1e-12))
         out = gyr - k * along[:, :, None]
+        # Where a sensor has no vertical yet (no plausible sample so far), its rate
+        # passes unchanged rather than as NaN.
+        out = np.where(np.isnan(out), gyr, out)
         return {p: out[s] for s, p in enumerate(pl)}
 
 

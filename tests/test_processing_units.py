@@ -321,3 +321,17 @@ def test_one_sensor_rotating_alone_teaches_nothing_and_chunks_equal_batch():
     ]
     for p in body:
         assert np.array_equal(np.concatenate([part[p] for part in parts]), whole[p])
+
+
+def test_turn_coupling_passes_rates_through_until_a_sensor_reads_a_plausible_vertical():
+    from processing._orientation import TurnCoupling
+
+    body = _turning_body(seconds=5.0)
+    gyr = {p: s[2] for p, s in body.items()}
+    acc = {p: s[3].copy() for p, s in body.items()}
+    bias = {p: s[4] for p, s in body.items()}
+    acc[Placement.SACRUM][:50] = 0.0  # a read-out of zeros before the first real sample
+    out = TurnCoupling(list(body), 100.0).correct(gyr, acc, bias)
+    for p in body:
+        assert np.isfinite(out[p]).all()
+    np.testing.assert_array_equal(out[Placement.SACRUM][:50], gyr[Placement.SACRUM][:50])
