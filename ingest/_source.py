@@ -51,10 +51,10 @@ class SourceParams:
         by all sources of the process, see :meth:`SensorSource.next_tick`), then every
         sensor's notifications of that tick are decoded together. With 100 Hz sensors
         and ATT MTU 247 a sensor sends ~33 notifications/s, so a 10 ms tick still
-        decodes one per call; measured (docs/performance.md) it saves 15–30 % of CPU at
+        decodes one per call; measured (docs/performance.md) it saves 20–33 % of CPU at
         low load and costs ~10 ms of latency, which is why the default is 0. A tick
-        helps a process close to saturating its core, or sensors that notify far more
-        often than every 10 ms. Sources replayed as fast as possible ignore it.
+        helps a single process close to saturating its core, or sensors that notify
+        far more often than every 10 ms. Sources replayed as fast as possible ignore it.
     """
 
     silence_timeout_s: float = 1.5

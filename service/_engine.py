@@ -1,4 +1,4 @@
-"""The compute of one live session: its source, ingest and processing, one step per tick.
+"""The compute of one live session: its source, ingest and processing, in coalesced steps.
 
 A :class:`SessionEngine` enters the session's source, takes its batches and status
 events, and feeds the samples to a :class:`~processing.SessionProcessor`. It reports

@@ -10,10 +10,11 @@ Life cycle (:class:`~service.SessionState`)::
 ``interrupted`` is never entered here: it is what a restart finds a session that was
 running when the server died (see :mod:`service._manager`).
 
-The session's compute runs in a :class:`~service._engine.SessionEngine` (one processing
-step per source tick; see there), in the server's event loop or in a worker process
-(:mod:`service._workers`); the session is its :class:`~service._engine.EngineSink`: it
-keeps the state, stores what the engine reports and publishes it to the clients. Angle
+The session's compute runs in a :class:`~service._engine.SessionEngine` (processing
+steps coalesced over what the source had ready; see there), in the server's event loop
+or in a worker process (:mod:`service._workers`); the session is its
+:class:`~service._engine.EngineSink`: it keeps the state, stores what the engine reports
+and publishes it to the clients. Angle
 frames are built only while someone listens, decimated to ``Settings.angle_rate_hz``.
 Raw samples and angles are buffered and handed to the database writer every
 ``Settings.raw_flush_s`` by a small flusher task, so that a quiet stream is saved too.
