@@ -35,13 +35,14 @@ import platform
 import re
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+
+from _server import serving
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -279,28 +280,9 @@ async def drive(
 
 def one_run(n: int, duration_s: float, stagger_s: float, workers: int, tick: list[str]) -> Run:
     with tempfile.TemporaryDirectory() as data:
-        proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", data, "--workers", str(workers), *tick],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        try:
-            assert proc.stdout is not None
-            base = None
-            for line in proc.stdout:
-                m = re.search(r"serving on (http://\S+)", line)
-                if m:
-                    base = m.group(1)
-                    break
-            if base is None:
-                raise RuntimeError("the server did not start")
+        args = ["--serve", data, "--workers", str(workers), *tick]
+        with serving(__file__, args) as (proc, base):
             run = asyncio.run(drive(base, n, duration_s, stagger_s, proc.pid, workers))
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(120)
-            assert proc.stdout is not None
-            proc.stdout.close()
         run.decode = read_stats(data)
         return run
 

@@ -23,10 +23,8 @@ import asyncio
 import json
 import os
 import platform
-import re
 import signal
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from _server import serving
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -192,28 +191,9 @@ def main() -> None:
         serve_main(args.serve, args.hours)
         return
     with tempfile.TemporaryDirectory() as data:
-        proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve", data, "--hours", str(args.hours)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        try:
-            assert proc.stdout is not None
-            base = None
-            for line in proc.stdout:
-                m = re.search(r"serving on (http://\S+)", line)
-                if m:
-                    base = m.group(1)
-                    break
-            if base is None:
-                raise RuntimeError("the server did not start")
+        args_ = ["--serve", data, "--hours", str(args.hours)]
+        with serving(__file__, args_) as (proc, base):
             samples, doc, received = asyncio.run(drive(base, proc.pid, args.speed, Path(data)))
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(120)
-            assert proc.stdout is not None
-            proc.stdout.close()
 
     s = np.array(samples)
     wall, t, rss, db = s[:, 0], s[:, 1], s[:, 2], s[:, 3]
