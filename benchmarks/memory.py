@@ -187,6 +187,8 @@ def main() -> None:
     ap.add_argument("--speed", type=float, default=20.0, help="x real time (default 20)")
     ap.add_argument("--serve", metavar="DATA", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if not (args.hours * 60 > 20 and args.speed > 0):
+        ap.error("--hours must cover more than 20 min (RSS is read from 10 min on) and --speed > 0")
     if args.serve:
         serve_main(args.serve, args.hours)
         return
