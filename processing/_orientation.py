@@ -126,6 +126,13 @@ class TurnCoupling:
         self._zi: list[NDArray[np.float64] | None] = [None] * n_s
         self._held: list[NDArray[np.float64] | None] = [None] * n_s
         self._sums = np.zeros((n_s, 4))
+        # Cached for chunks with no still sample and no whole-body turn (most chunks of a
+        # live session), shape (sensors, 1, 3), None when stale: the unit verticals and
+        # the limited coupling across them. Computed by the same operations as for a
+        # whole chunk, so chunking still changes no bit.
+        self._unit: NDArray[np.float64] | None = None
+        self._limited_k: NDArray[np.float64] | None = None
+        self._bias: tuple[object, NDArray[np.float64]] | None = None
 
     def _vertical(self, s: int, acc: NDArray, still: NDArray[np.bool_]) -> NDArray[np.float64]:
         """Sensor `s`'s vertical (not yet normalised) at each sample, shape (n, 3)."""
@@ -164,7 +171,7 @@ class TurnCoupling:
         pl = self.placements
         gyr = np.stack([gyr_rps[p] for p in pl])  # (sensors, n, 3)
         acc = np.stack([acc_mps2[p] for p in pl])
-        rate = gyr - np.stack([bias_rps[p] for p in pl])[:, None, :]
+        rate = gyr - self._bias_of(bias_rps)
         with np.errstate(invalid="ignore"):
             acc2 = np.einsum("snk,snk->sn", acc, acc)
             still = (
@@ -173,39 +180,27 @@ class TurnCoupling:
                 & (acc2 < self._acc2[1])
             )
         if not still.any() and all(h is not None for h in self._held):
-            # Moving: every vertical is held (the common case while not standing).
-            vert = np.broadcast_to(np.array(self._held)[:, None, :], rate.shape).copy()
-        elif (still == still[0]).all() and all(h is not None for h in self._held):
-            # Standing: every sensor still on the same samples, one filter call for all
-            # (lfilter runs each sensor's slice on its own: the same as one by one).
-            idx = np.flatnonzero(still[0])
-            zi = np.stack(self._zi)  # type: ignore[arg-type]  # (sensors, 1, 3)
-            smooth, zf = lfilter([self._a], [1.0, self._a - 1.0], acc[:, idx], 1, zi)
-            self._zi = list(zf)
-            held = np.array(self._held)[:, None, :]
-            self._held = list(smooth[:, -1].copy())
-            pos = np.searchsorted(idx, np.arange(rate.shape[1]), "right")
-            vert = np.concatenate([held, smooth], axis=1)[:, pos]
+            # Moving: every vertical is held (the common case while not standing), so
+            # the unit verticals are those of the last chunk; and unless this is a
+            # whole-body turn nothing is learned, so the coupling is the last one too.
+            if self._unit is None:
+                self._unit = self._normalised(np.array(self._held)[:, None, :])
+            vert = np.broadcast_to(self._unit, rate.shape)
+            along = np.einsum("snk,snk->sn", rate, vert)
+            body_turn = self._body_turn(along)
+            if not body_turn.any():
+                if self._limited_k is None:
+                    self._limited_k = self._limited(self._ratio(), self._unit)
+                return self._apply(gyr, self._limited_k, along)
         else:
-            vert = np.stack([self._vertical(s, acc[s], still[s]) for s in range(len(pl))])
-        with np.errstate(invalid="ignore", divide="ignore"):
-            vert /= np.sqrt(np.einsum("snk,snk->sn", vert, vert))[:, :, None]
-        along = np.einsum("snk,snk->sn", rate, vert)
-        across = rate - along[:, :, None] * vert
-        with np.errstate(invalid="ignore"):
-            ordered = np.sort(along, axis=0)
-            n_s = len(pl)
-            median = 0.5 * (ordered[(n_s - 1) // 2] + ordered[n_s // 2])
-            abs_median = np.abs(median)
-            body_turn = (
-                (abs_median >= self._min_turn)
-                & (abs_median <= self._max_turn)
-                & np.all(np.abs(along - median) <= self._agreement * abs_median, axis=0)
-            )
-        k = np.broadcast_to(
-            self._sums[:, None, 1:] / (self._sums[:, None, :1] + self._prior), rate.shape
-        )
+            self._unit = self._limited_k = None  # the verticals move
+            vert = self._normalised(self._verticals(acc, still, rate.shape))
+            along = np.einsum("snk,snk->sn", rate, vert)
+            body_turn = self._body_turn(along)
+        k = np.broadcast_to(self._ratio(), rate.shape)
         if body_turn.any():
+            self._limited_k = None
+            across = rate - along[:, :, None] * vert
             with np.errstate(invalid="ignore"):
                 learn = body_turn & (
                     np.einsum("snk,snk->sn", across, across) <= self._max_across2 * along**2
@@ -223,14 +218,71 @@ class TurnCoupling:
                 self._sums[s] = sums[-1]
                 ks = sums[:, 1:] / (sums[:, :1] + self._prior)
                 k[s] = ks[np.searchsorted(idx, np.arange(rate.shape[1]), "right")]
-        k = k - np.einsum("snk,snk->sn", k, vert)[:, :, None] * vert  # across the vertical
+        return self._apply(gyr, self._limited(k, vert), along)
+
+    def _bias_of(self, bias_rps: dict[Placement, NDArray[np.float64]]) -> NDArray[np.float64]:
+        """The offsets as one array, shape (sensors, 1, 3), kept while `bias_rps` is the same."""
+        if self._bias is None or self._bias[0] is not bias_rps:
+            stacked = np.stack([bias_rps[p] for p in self.placements])[:, None, :]
+            self._bias = (bias_rps, stacked)
+        return self._bias[1]
+
+    def _ratio(self) -> NDArray[np.float64]:
+        """Each sensor's least-squares coupling so far, shape (sensors, 1, 3)."""
+        return self._sums[:, None, 1:] / (self._sums[:, None, :1] + self._prior)
+
+    @staticmethod
+    def _normalised(vert: NDArray[np.float64]) -> NDArray[np.float64]:
+        """`vert` scaled to unit length along its last axis, in place."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            vert /= np.sqrt(np.einsum("snk,snk->sn", vert, vert))[:, :, None]
+        return vert
+
+    def _verticals(
+        self, acc: NDArray[np.float64], still: NDArray[np.bool_], shape: tuple[int, ...]
+    ) -> NDArray[np.float64]:
+        """Every sensor's vertical at each sample, shape (sensors, n, 3), not normalised."""
+        if all(h is not None for h in self._held) and (still == still[0]).all():
+            # Standing: every sensor still on the same samples, one filter call for all
+            # (lfilter runs each sensor's slice on its own: the same as one by one).
+            idx = np.flatnonzero(still[0])
+            zi = np.stack(self._zi)  # type: ignore[arg-type]  # (sensors, 1, 3)
+            smooth, zf = lfilter([self._a], [1.0, self._a - 1.0], acc[:, idx], 1, zi)
+            self._zi = list(zf)
+            held = np.array(self._held)[:, None, :]
+            self._held = list(smooth[:, -1].copy())
+            pos = np.searchsorted(idx, np.arange(shape[1]), "right")
+            return np.concatenate([held, smooth], axis=1)[:, pos]
+        return np.stack([self._vertical(s, acc[s], still[s]) for s in range(len(acc))])
+
+    def _body_turn(self, along: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Samples where every sensor turns about its vertical at about the median rate."""
+        with np.errstate(invalid="ignore"):
+            ordered = np.sort(along, axis=0)
+            n_s = len(self.placements)
+            median = 0.5 * (ordered[(n_s - 1) // 2] + ordered[n_s // 2])
+            abs_median = np.abs(median)
+            return (
+                (abs_median >= self._min_turn)
+                & (abs_median <= self._max_turn)
+                & np.all(np.abs(along - median) <= self._agreement * abs_median, axis=0)
+            )
+
+    def _limited(self, k: NDArray[np.float64], vert: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The coupling `k` across the vertical, no larger than `max_coupling`."""
+        k = k - np.einsum("snk,snk->sn", k, vert)[:, :, None] * vert
         size = np.sqrt(np.einsum("snk,snk->sn", k, k))[:, :, None]
-        k = k * np.minimum(1.0, self._max_coupling / np.maximum(size, 1e-12))
+        return k * np.minimum(1.0, self._max_coupling / np.maximum(size, 1e-12))
+
+    def _apply(
+        self, gyr: NDArray[np.float64], k: NDArray[np.float64], along: NDArray[np.float64]
+    ) -> dict[Placement, NDArray[np.float64]]:
+        """Remove ``k * rate along the vertical`` from every sensor's rate."""
         out = gyr - k * along[:, :, None]
         # Where a sensor has no vertical yet (no plausible sample so far), its rate
         # passes unchanged rather than as NaN.
         out = np.where(np.isnan(out), gyr, out)
-        return {p: out[s] for s, p in enumerate(pl)}
+        return {p: out[s] for s, p in enumerate(self.placements)}
 
 
 class OrientationTracker:
