@@ -307,9 +307,7 @@ class SessionEngine:
         calibrated = proc.calibrated
         t0 = time.monotonic_ns()
         events = proc.feed_batch(
-            (p, parts[0] if len(parts) == 1 else _concat(parts))
-            for p in proc.placements
-            if (parts := todo.get(p))
+            (p, concat_samples(parts)) for p in proc.placements if (parts := todo.get(p))
         )
         self._sink.on_step(time.monotonic_ns() - t0)
         if events:
@@ -333,7 +331,10 @@ class SessionEngine:
                 self._sink.on_events(events, None, self.core)  # no frame behind these
 
 
-def _concat(parts: list[ImuSamples]) -> ImuSamples:
+def concat_samples(parts: list[ImuSamples]) -> ImuSamples:
+    """Consecutive pieces of one sensor's samples as one (the piece itself if only one)."""
+    if len(parts) == 1:
+        return parts[0]
     return ImuSamples(
         np.concatenate([p.time_s for p in parts]),
         np.concatenate([p.acc_mps2 for p in parts]),

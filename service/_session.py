@@ -49,7 +49,7 @@ from processing import (
 )
 from service._broadcast import Broadcaster, CloseReason
 from service._config import Settings
-from service._engine import CoreState
+from service._engine import CoreState, concat_samples
 from service._errors import SessionStateError
 from service._messages import angles_message, encode, sensor_message
 from service._metrics import ServiceMetrics, StepStamps
@@ -306,7 +306,7 @@ class LiveSession:
     def _flush(self) -> None:
         for placement, parts in self._raw.items():
             if parts:
-                samples = parts[0] if len(parts) == 1 else _concat(parts)
+                samples = concat_samples(parts)
                 self._store.add_samples(self.id, placement, samples)
         self._raw = {}
         if self._angles:
@@ -443,14 +443,6 @@ class EngineFailure(Exception):
 def _without_type(doc: dict[str, object]) -> dict[str, object]:
     doc.pop("type", None)
     return doc
-
-
-def _concat(parts: list[ImuSamples]) -> ImuSamples:
-    return ImuSamples(
-        np.concatenate([p.time_s for p in parts]),
-        np.concatenate([p.acc_mps2 for p in parts]),
-        np.concatenate([p.gyr_rps for p in parts]),
-    )
 
 
 def expected_failure(exc: BaseException) -> bool:

@@ -34,12 +34,13 @@ import os
 import pickle
 import socket
 import struct
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ingest import SensorSource, open_source
-from processing import Placement
-from service._engine import SessionEngine
+from processing import ImuSamples, Placement
+from service._engine import SessionEngine, concat_samples
 from service._session import EngineFailure, LiveSession, expected_failure, failure_text
 
 _log = logging.getLogger("service.workers")
@@ -51,6 +52,9 @@ SourceFactory = Callable[[Mapping[str, Any]], SensorSource]
 _LENGTH = struct.Struct("<I")
 #: How often a worker sends every sensor's counters, s.
 STATS_INTERVAL_S = 0.5
+#: Longest a worker holds raw samples before sending them to the server, s (the
+#: server's own ``Settings.raw_flush_s``, ≤ 0.5 s, comes on top before they are stored).
+RAW_INTERVAL_S = 0.2
 
 
 async def _read_frame(reader: asyncio.StreamReader) -> Any:
@@ -82,6 +86,7 @@ class _Worker:
         self._sock = sock
         self._factory = factory or open_source
         self._engines: dict[str, SessionEngine] = {}
+        self._sinks: dict[str, _PipeSink] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._outbox: list[tuple[str, tuple[Any, ...]]] = []
         self._writer: asyncio.StreamWriter | None = None
@@ -115,10 +120,10 @@ class _Worker:
         except Exception as exc:  # validated by the server already: unlikely
             self._emit(sid, ("end", failure_text(exc), expected_failure(exc), [], ()))
             return
-        engine = SessionEngine(
-            source, _PipeSink(self, sid), paced=paced, feed_interval_s=interval_s
-        )
+        sink = _PipeSink(self, sid)
+        engine = SessionEngine(source, sink, paced=paced, feed_interval_s=interval_s)
         self._engines[sid] = engine
+        self._sinks[sid] = sink
         task = asyncio.get_running_loop().create_task(self._run(sid, engine))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -142,6 +147,7 @@ class _Worker:
             if not expected:
                 _log.error("session %s failed", sid, exc_info=exc)
         del self._engines[sid]
+        self._sinks.pop(sid).flush_raw()
         self._emit(sid, ("end", text, expected, engine.sensors(), engine.placements))
 
     async def _push_stats(self) -> None:
@@ -165,22 +171,43 @@ class _Worker:
 
 
 class _PipeSink:
-    """An EngineSink whose calls go to the server (in order, with their arguments)."""
+    """An EngineSink whose calls go to the server (in order, with their arguments).
+
+    Raw samples (``on_batch``: only stored, never on the live path) are gathered and
+    sent per sensor at most every :data:`RAW_INTERVAL_S`, and before any other report
+    but a step's, so the server sees them in order with sensor and state changes. One
+    message per sensor per interval instead of one per notification: pickling a
+    notification's few samples cost the worker as much as decoding them.
+    """
 
     def __init__(self, worker: _Worker, sid: str) -> None:
         self._emit = worker._emit
         self._sid = sid
+        self._raw: dict[Placement, list[ImuSamples]] = {}
+        self._raw_due_s = 0.0  # the first batch goes at once: it starts the session
 
-    def on_batch(self, *args: Any) -> None:
-        self._emit(self._sid, ("on_batch", *args))
+    def on_batch(self, placement: Placement, samples: ImuSamples) -> None:
+        self._raw.setdefault(placement, []).append(samples)
+        if time.monotonic() >= self._raw_due_s:
+            self.flush_raw()
+
+    def flush_raw(self) -> None:
+        """Send the raw samples gathered so far."""
+        self._raw_due_s = time.monotonic() + RAW_INTERVAL_S
+        raw, self._raw = self._raw, {}
+        for placement, parts in raw.items():
+            self._emit(self._sid, ("on_batch", placement, concat_samples(parts)))
 
     def on_sensor(self, *args: Any) -> None:
+        self.flush_raw()
         self._emit(self._sid, ("on_sensor", *args))
 
     def on_waiting(self, missing: Any) -> None:
+        self.flush_raw()
         self._emit(self._sid, ("on_waiting", list(missing)))
 
     def on_processing(self, *args: Any) -> None:
+        self.flush_raw()
         self._emit(self._sid, ("on_processing", *args))
 
     def on_events(self, *args: Any) -> None:
