@@ -51,6 +51,7 @@ from firmware_protocol._frames import (
     encode_time_sync,
     frame_type,
     max_samples_per_frame,
+    read_data_frame,
 )
 from firmware_protocol._gatt import (
     BATTERY_LEVEL_CHAR_UUID,
@@ -133,6 +134,7 @@ __all__ = [
     "encode_time_sync",
     "frame_type",
     "max_samples_per_frame",
+    "read_data_frame",
     "witmotion_read_register",
     "witmotion_save",
     "witmotion_set_return_rate",

@@ -471,6 +471,29 @@ def decode_frames(
     return (batch, errors) if skip_bad else batch
 
 
+_HEAD = struct.Struct("<BBHI")
+
+
+def read_data_frame(frame: Bytes) -> tuple[int, int, NDArray[np.int16]] | None:
+    """One data frame's raw content, or None if it is not a good data frame.
+
+    The live path's shortcut for a notification of one frame (:func:`decode_frames`
+    is the reference and gives the same numbers): returns ``(counter0, t0_us,
+    counts)``, the first sample's wire counter (u16) and sensor time (u32 µs), and the
+    samples' raw counts, shape (n, 6) int16 (ax ay az gx gy gz).
+    """
+    length = len(frame)
+    if length < FRAME_HEADER_SIZE + SAMPLE_SIZE:
+        return None
+    head, n, counter0, t0_us = _HEAD.unpack_from(frame)
+    if head != _DATA_HEADER_BYTE or not 0 < n <= MAX_SAMPLES_PER_FRAME:
+        return None
+    if length != FRAME_HEADER_SIZE + SAMPLE_SIZE * n:
+        return None
+    counts = np.frombuffer(frame, dtype="<i2", count=6 * n, offset=FRAME_HEADER_SIZE)
+    return counter0, t0_us, counts.reshape(n, 6)
+
+
 #: Up to this many frames, :func:`decode_frames` first tries the plain-loop check.
 _FEW_FRAMES = 32
 

@@ -36,6 +36,7 @@ from firmware_protocol import (
     decode_info,
     decode_witmotion,
     encode_info,
+    read_data_frame,
 )
 from ingest._clock import ClockMapper, ClockParams, unwrap
 from ingest._items import SensorBatch, SensorStats, SourceItem, StatusEvent, StatusKind
@@ -47,6 +48,11 @@ RecordSink = Callable[[Record], None]
 
 _TIME_SYNC_BYTE = 0x10 | FrameType.TIME_SYNC
 _U32 = 1 << 32
+_HALF32 = _U32 // 2
+_U16 = 1 << 16
+_HALF16 = _U16 // 2
+#: What SensorChannel._decode_one returns when the general path is needed.
+_NOT_USUAL = object()
 _RATE_WINDOW_S = 2.0
 # A frame whose delay the fit puts below this (s) means the sensor clock jumped forward.
 _CLOCK_JUMP_EARLY_S = -0.5
@@ -359,10 +365,20 @@ class SensorChannel:
     def _process(self, host_ns: list[int], payloads: list[bytes]) -> list[SourceItem]:
         if not payloads:
             return []
+        if len(payloads) == 1 and self.connected and not self.witmotion:
+            # The live case: one notification, a stream already going. Same result as
+            # below (see _decode_one), without most of its array work.
+            now = (host_ns[0] - self.t0_ns) * 1e-9
+            batch = self._decode_one(payloads[0], now)
+            if batch is not _NOT_USUAL:
+                self._now_s = max(self._now_s, now)
+                self.last_arrival_s = now
+                items: list[SourceItem] = [] if batch is None else [batch]
+                return items + self._loss_event(now)
         arrival = (np.asarray(host_ns, dtype=np.int64) - self.t0_ns) * 1e-9
         now = float(arrival[-1])
         self._now_s = max(self._now_s, now)
-        items: list[SourceItem] = []
+        items = []
         if self.last_arrival_s is None:
             self._first_arrival_s = float(arrival[0])
         self.last_arrival_s = now
@@ -477,6 +493,75 @@ class SensorChannel:
             a[sel],
             float(arrival[-1]),
         )
+
+    def _decode_one(self, payload: bytes, arrival_s: float) -> SensorBatch | None | object:
+        """:meth:`_decode_frames` of one notification in the usual case, in scalars.
+
+        The usual case: one good data frame, the stream under way (clock anchored and
+        fitted, a counter and sensor time before it), no clock jump, its counters the
+        next ones in order. Returns :data:`_NOT_USUAL`, having changed nothing, for
+        anything else; otherwise exactly what :meth:`_decode_frames` returns and does
+        (the same operations on Python floats and ints as on its arrays: the tests hold
+        the two paths to identical output). None: nothing to emit.
+        """
+        info = self.info
+        last_c, last_s_us, anchor = self._last_c, self._last_s_us, self._anchor_us
+        if info is None or last_c is None or last_s_us is None or anchor is None:
+            return _NOT_USUAL
+        if not self._mapper.ready or self._last_emit_c is None or self.last_arrival_s is None:
+            return _NOT_USUAL
+        frame = read_data_frame(payload)
+        if frame is None:
+            return _NOT_USUAL
+        counter0, t0_us, counts = frame
+        n = len(counts)
+        period = info.period_us
+        # unwrap() of the u32 sensor times near the last one, and of the u16 counters
+        # near those the sensor clock predicts.
+        s_us = [
+            last_s_us
+            + (((t0_us + i * period) & 0xFFFF_FFFF) - last_s_us + _HALF32) % _U32
+            - _HALF32
+            for i in range(n)
+        ]
+        u = []
+        for i, t_us in enumerate(s_us):
+            predicted = last_c + round((t_us - last_s_us) / period)
+            c = (counter0 + i) & 0xFFFF
+            u.append(predicted + (c - predicted + _HALF16) % _U16 - _HALF16)
+        u0 = u[0]
+        if u[-1] != u0 + n - 1 or any(u[i + 1] != u[i] + 1 for i in range(n - 1)):
+            return _NOT_USUAL
+        highest = self._loss.highest
+        if highest is None or u0 <= highest:
+            return _NOT_USUAL
+        sensor_last_s = (s_us[-1] - anchor) * 1e-6
+        low = arrival_s - self._mapper.map_one(sensor_last_s)
+        late_bound = _CLOCK_JUMP_LATE_AFTER_GAP_S if self._check_jump else _CLOCK_JUMP_LATE_S
+        if low < _CLOCK_JUMP_EARLY_S or low > late_bound:
+            return _NOT_USUAL
+        # From here on, the state changes as in _decode_frames.
+        self._check_jump = False
+        self._mapper.add_point(sensor_last_s, arrival_s)
+        self._loss.update_run(u0, n)
+        if u[-1] >= last_c:
+            self._last_c, self._last_s_us = u[-1], s_us[-1]
+        mapped = [self._mapper.map_one((t_us - anchor) * 1e-6) for t_us in s_us]
+        times = np.array(mapped)
+        acc = counts[:, :3] * info.acc_scale_mps2_per_lsb
+        gyr = counts[:, 3:] * info.gyr_scale_rps_per_lsb
+        counter = np.array([(counter0 + i) & 0xFFFF for i in range(n)], dtype=np.uint16)
+        u_arr = np.array(u, dtype=np.int64)
+        a = np.full(n, arrival_s)
+        if not (
+            u0 > self._last_emit_c
+            and mapped[0] > self._last_emit_t
+            and all(mapped[i + 1] > mapped[i] for i in range(n - 1))
+        ):
+            keep = self._in_order(times, u_arr)
+            times, acc, gyr, counter = times[keep], acc[keep], gyr[keep], counter[keep]
+            u_arr, a = u_arr[keep], a[keep]
+        return self._emit(times, acc, gyr, counter, u_arr, a, arrival_s)
 
     def _in_order(self, times: NDArray[np.float64], counters: NDArray[np.int64]) -> NDArray:
         """Mask of samples that can still be emitted: after everything already sent."""

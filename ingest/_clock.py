@@ -29,6 +29,7 @@ and learns the true rate as the drift.
 from __future__ import annotations
 
 import bisect
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,6 +119,16 @@ class ClockMapper:
                 sel = np.flatnonzero(ids == wid)
                 best = sel[np.argmin(resid[sel])]
                 changed |= self._merge(wid, float(sensor_s[best]), float(arrival_s[best]))
+        self._trim_and_fit(changed)
+
+    def add_point(self, sensor_s: float, arrival_s: float) -> None:
+        """Add one point (a frame's last sample): exactly ``add([sensor_s], [arrival_s])``."""
+        w = self.params.window_s
+        changed = self._merge(math.floor(sensor_s / w), sensor_s, arrival_s)
+        self._trim_and_fit(changed)
+
+    def _trim_and_fit(self, changed: bool) -> None:
+        w = self.params.window_s
         newest = self._win_id[-1]
         keep_from = newest - int(np.ceil(self.params.history_s / w))
         if self._win_id[0] < keep_from:
@@ -169,6 +180,10 @@ class ClockMapper:
     def map(self, sensor_s: NDArray[np.float64] | float) -> NDArray[np.float64]:
         """Host time (s) of sensor times (s), with the current estimate."""
         return self._offset + self._rate * np.asarray(sensor_s, dtype=np.float64)
+
+    def map_one(self, sensor_s: float) -> float:
+        """Host time (s) of one sensor time (s): :meth:`map` of a scalar, as a float."""
+        return self._offset + self._rate * sensor_s
 
     def residual(
         self, sensor_s: NDArray[np.float64], arrival_s: NDArray[np.float64]

@@ -110,6 +110,31 @@ class LossCounter:
             self._seen[i:] = False
             self._seen[:j] = False
 
+    def update_run(self, first: int, n: int) -> bool:
+        """Account for the counters ``first .. first + n - 1`` if all are new, in order.
+
+        Exactly :meth:`update` of ``arange(first, first + n)`` when that returns all
+        True: the usual notification, taken without array work. Returns False, and
+        changes nothing, where :meth:`update` is needed (no counter yet, or not above
+        the highest so far).
+        """
+        if self._highest is None or first <= self._highest or not 1 <= n <= self._window:
+            return False
+        w = self._window
+        new_high = first + n - 1
+        self.received += n
+        self._clear_slots(self._highest + 1, new_high + 1)
+        i, j = first % w, (new_high + 1) % w
+        if i < j:
+            self._seen[i:j] = True
+        else:  # the run wraps around the ring
+            self._seen[i:] = True
+            self._seen[:j] = True
+        self._distinct += n
+        self._lowest = first if self._lowest is None else min(self._lowest, first)
+        self._highest = new_high
+        return True
+
     def update(self, unwrapped: NDArray[np.int64]) -> NDArray[np.bool_]:
         """Account for received samples; return which of them are new.
 

@@ -137,3 +137,120 @@ def test_loss_counter_counts_each_value_once(values):
     fresh = counter.update(counter.unwrap(np.array(values, dtype=np.uint16), None))
     assert int(fresh.sum()) == len(set(values)) or max(values) - min(values) > 32767
     assert counter.duplicates == len(values) - int(fresh.sum())
+
+
+def _general_only(ch: SensorChannel) -> SensorChannel:
+    """`ch` with the one-notification shortcut switched off (the reference path)."""
+    from ingest import _channel
+
+    ch._decode_one = lambda payload, arrival_s: _channel._NOT_USUAL  # type: ignore[method-assign]
+    return ch
+
+
+def _same_items(a, b) -> None:
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        assert type(x) is type(y)
+        if isinstance(x, SensorBatch):
+            for f in ("time_s", "acc_mps2", "gyr_rps"):
+                u, v = getattr(x.samples, f), getattr(y.samples, f)
+                assert u.dtype == v.dtype and u.shape == v.shape
+                assert np.array_equal(u, v)  # bit for bit: no tolerance
+            assert np.array_equal(x.counter, y.counter) and x.counter.dtype == y.counter.dtype
+            assert (x.lost, x.gap_before, x.arrival_s, x.first_arrival_s) == (
+                y.lost,
+                y.gap_before,
+                y.arrival_s,
+                y.first_arrival_s,
+            )
+        else:
+            assert x == y
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    n_frames=st.integers(2, 300),
+    start=st.integers(0, 65535),
+    t0_us=st.integers(0, 2**32 - 1),
+    per_frame=st.integers(1, 4),
+    data=st.data(),
+)
+def test_one_notification_shortcut_gives_exactly_the_general_path(
+    n_frames, start, t0_us, per_frame, data
+):
+    # The live path decodes one notification at a time through SensorChannel._decode_one
+    # when the stream is under way; anything unusual goes through _decode_frames. Both
+    # must give the same items, bit for bit, and leave the same counters.
+    info = SensorInfo.from_ranges(1, 8, 1000, 100.0)
+    rng = np.random.default_rng(n_frames)
+    n = n_frames * per_frame
+    acc = rng.integers(-3000, 3000, (n, 3)).astype(np.int16)
+    gyr = rng.integers(-3000, 3000, (n, 3)).astype(np.int16)
+    frames = encode_frames(
+        acc, gyr, info, counter0=start, t0_us=t0_us, att_mtu=247, samples_per_frame=per_frame
+    )
+    # Arrival: each frame 2-25 ms after its last sample, host clock ns.
+    arrive = [
+        int(((i + 1) * per_frame * 0.01 + rng.uniform(0.002, 0.025)) * 1e9)
+        for i in range(len(frames))
+    ]
+    stream = list(zip(arrive, frames, strict=True))
+    # Loss, neighbours swapped, duplicates, junk, and a clock jump (a reboot mid-stream).
+    keep = data.draw(st.lists(st.booleans(), min_size=len(stream), max_size=len(stream)))
+    stream = [s for s, k in zip(stream, keep, strict=True) if k] or stream[:1]
+    for i in data.draw(st.lists(st.integers(0, max(len(stream) - 2, 0)), max_size=8)):
+        if i + 1 < len(stream):
+            (h0, f0), (h1, f1) = stream[i], stream[i + 1]
+            stream[i], stream[i + 1] = (h0, f1), (h1, f0)  # arrival times stay in order
+    for i in data.draw(st.lists(st.integers(0, len(stream) - 1), max_size=4)):
+        stream.insert(
+            min(i + 3, len(stream)), (stream[min(i + 3, len(stream) - 1)][0], stream[i][1])
+        )
+    for i in data.draw(st.lists(st.integers(0, len(stream) - 1), max_size=3)):
+        junk = data.draw(
+            st.sampled_from([b"", b"\x11\x00", frames[0][:9], b"\x12" + frames[0][1:]])
+        )
+        stream.insert(i, (stream[i][0], junk))
+    if data.draw(st.booleans()):
+        jump_at = data.draw(st.integers(0, len(stream) - 1))
+        shift = data.draw(st.sampled_from([-40_000_000, 3_000_000, 2**31]))
+        for k in range(jump_at, len(stream)):
+            h, f = stream[k]
+            if len(f) >= 8 and f[0] == 0x11:
+                t = (int.from_bytes(f[4:8], "little") + shift) % 2**32
+                stream[k] = (h, f[:4] + t.to_bytes(4, "little") + f[8:])
+    fast = SensorChannel(Placement.SACRUM, t0_ns=0, silence_timeout_s=1e9)
+    ref = _general_only(SensorChannel(Placement.SACRUM, t0_ns=0, silence_timeout_s=1e9))
+    for ch in (fast, ref):
+        ch.feed_info(0, encode_info(info))
+    for host, frame in stream:
+        _same_items(fast.feed([host], [frame]), ref.feed([host], [frame]))
+    a, b = fast.stats(), ref.stats()
+    assert (a.samples, a.lost, a.duplicates, a.late, a.bad_frames) == (
+        b.samples,
+        b.lost,
+        b.duplicates,
+        b.late,
+        b.bad_frames,
+    )
+
+
+def test_the_shortcut_is_taken_on_a_clean_stream():
+    # Otherwise the test above would compare the general path with itself.
+    from ingest import _channel
+
+    calls = {"usual": 0, "other": 0}
+    ch = SensorChannel(Placement.SACRUM, t0_ns=0, silence_timeout_s=1e9)
+    inner = ch._decode_one
+
+    def counted(payload, arrival_s):
+        out = inner(payload, arrival_s)
+        calls["other" if out is _channel._NOT_USUAL else "usual"] += 1
+        return out
+
+    ch._decode_one = counted  # type: ignore[method-assign]
+    ch.feed_info(0, encode_info(INFO))
+    frames = _frames(600, INFO)
+    for i, f in enumerate(frames):
+        ch.feed([(i + 1) * 20_000_000 + 5_000_000], [f])
+    assert calls["usual"] >= len(frames) - 3 and calls["other"] <= 3

@@ -58,6 +58,7 @@ EXPECTED = [
     "encode_time_sync",
     "frame_type",
     "max_samples_per_frame",
+    "read_data_frame",
     "witmotion_read_register",
     "witmotion_save",
     "witmotion_set_return_rate",

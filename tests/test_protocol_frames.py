@@ -332,3 +332,38 @@ def test_sample_batch_checks_shapes_and_dtypes():
         fp.SampleBatch(ok, ok, counter=np.zeros(2, dtype=np.int64))
     with pytest.raises(ValueError, match="acc_mps2"):
         fp.SampleBatch(np.zeros((2, 3), dtype=np.float32), ok)
+
+
+def test_read_data_frame_agrees_with_decode_frames_and_refuses_the_rest():
+    from firmware_protocol import read_data_frame
+
+    info = fp.SensorInfo.from_ranges(1, 8, 1000, 100.0)
+    rng = np.random.default_rng(3)
+    acc = rng.integers(-32768, 32767, (90, 3)).astype(np.int16)
+    gyr = rng.integers(-32768, 32767, (90, 3)).astype(np.int16)
+    for per_frame in (1, 3, 7):
+        frames = fp.encode_frames(
+            acc,
+            gyr,
+            info,
+            counter0=65530,
+            t0_us=2**32 - 20_000,
+            att_mtu=247,
+            samples_per_frame=per_frame,
+        )
+        for f in frames:
+            batch = fp.decode_frames([f], info)
+            counter0, t0_us, counts = read_data_frame(f)
+            assert counter0 == batch.counter[0] and t0_us == batch.sensor_time_us[0]
+            assert np.array_equal(counts[:, :3] * info.acc_scale_mps2_per_lsb, batch.acc_mps2)
+            assert np.array_equal(counts[:, 3:] * info.gyr_scale_rps_per_lsb, batch.gyr_rps)
+    good = frames[0]
+    for bad in (
+        b"",
+        good[:8],
+        good[:-1],
+        good + b"\0",
+        b"\x12" + good[1:],
+        good[:1] + b"\0" + good[2:],
+    ):
+        assert read_data_frame(bad) is None
