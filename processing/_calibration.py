@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
@@ -173,11 +174,7 @@ class QuietDetector:
         if n_new <= _FEW_ROWS and joined.shape[0] >= w + n_new - 1:
             # A live tick: the windows ending at the few new rows, reduced directly
             # (a NaN makes its window's range NaN: not quiet, as below).
-            rows = joined[-(w + n_new - 1) :]
-            quiet_new = np.empty(n_new, dtype=bool)
-            for r in range(n_new):
-                seg = rows[r : r + w]
-                quiet_new[r] = bool(np.all(seg.max(axis=0) - seg.min(axis=0) < self._limits6))
+            quiet_new = _quiet_windows(joined[-(w + n_new - 1) :], w, self._limits6)
             self._tail = joined[-(w - 1) :]
             joined_gyr = {p: joined[:, 6 * i : 6 * i + 3] for i, p in enumerate(self.placements)}
             joined_acc = {
@@ -576,3 +573,31 @@ def _rotate_between(a: NDArray, b: NDArray, v: NDArray) -> NDArray[np.float64]:
         return v.copy()
     k = axis / s
     return v * c + np.cross(k, v) * s + k * (k @ v) * (1.0 - c)
+
+
+@njit(cache=True, nogil=True)
+def _quiet_windows(rows, w, limits):  # pragma: no cover - compiled
+    """Whether every column's range stays below its limit, per window of `w` rows.
+
+    Exact (max and min), so it agrees with the filter path of QuietDetector; a NaN
+    makes its window not quiet. Compiled: it runs on every live step.
+    """
+    n_out = rows.shape[0] - w + 1
+    quiet = np.ones(n_out, dtype=np.bool_)
+    for r in range(n_out):
+        for c in range(rows.shape[1]):
+            hi = rows[r, c]
+            lo = hi
+            for i in range(r + 1, r + w):
+                x = rows[i, c]
+                if x > hi:
+                    hi = x
+                elif x < lo:
+                    lo = x
+                elif x != x:  # NaN
+                    hi = x
+                    break
+            if not hi - lo < limits[c]:  # False for NaN
+                quiet[r] = False
+                break
+    return quiet

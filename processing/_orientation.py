@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
-from scipy.signal import lfilter
 from vqf import VQF
 
 from processing._timebase import GridChunk
@@ -85,9 +85,10 @@ class TurnCoupling:
     removes ``k * rate along the vertical`` (the coupling is a property of the chip, so
     a strap that slips changes only which vertical it is projected across).
 
-    Chunked input gives bit-identical output: the vertical is a first-order recursion
-    (``scipy.signal.lfilter`` with its state carried from call to call) and the sums
-    are running sums (``np.cumsum`` from the carried total), both strictly sequential.
+    Chunked input gives bit-identical output: one compiled loop (numba) runs the
+    samples in order with the state carried from call to call; compiled because a
+    live session calls it on every step with a few samples, where array operations
+    cost their call overhead many times over (75 µs a step against ~5 µs).
     With fewer than `min_sensors` sensors (one hand-held IMU, as in BROAD) it is off.
     While any sensor of the session is missing (a gap, or one that dropped out for good)
     nothing is learned; what was learned is still applied.
@@ -111,50 +112,29 @@ class TurnCoupling:
         self.placements = tuple(placements)
         self.active = len(self.placements) >= min_sensors
         n_s = len(self.placements)
-        self._dt = 1.0 / fs_hz
-        self._a = float(1.0 - np.exp(-self._dt / vertical_tau_s))
-        self._still2 = float(still_rps) ** 2
-        self._acc2 = ((0.9 * GRAVITY_MPS2) ** 2, (1.1 * GRAVITY_MPS2) ** 2)
-        self._min_turn = float(min_turn_rps)
-        self._max_turn = float(max_turn_rps)
-        self._agreement = float(agreement)
-        self._max_across2 = float(max_across) ** 2
-        self._prior = float(prior_rad2_s)
-        self._max_coupling = float(max_coupling)
-        # Per sensor: the vertical filter's state and last output (None until data), and
-        # the least-squares sums [sum along², sum across * along (3)], rad²/s.
-        self._zi: list[NDArray[np.float64] | None] = [None] * n_s
-        self._held: list[NDArray[np.float64] | None] = [None] * n_s
+        dt = 1.0 / fs_hz
+        self._params = np.array(
+            [
+                1.0 - np.exp(-dt / vertical_tau_s),  # the vertical's filter coefficient
+                float(still_rps) ** 2,
+                (0.9 * GRAVITY_MPS2) ** 2,  # a plausible |specific force|², between ...
+                (1.1 * GRAVITY_MPS2) ** 2,  # ... these
+                float(min_turn_rps),
+                float(max_turn_rps),
+                float(agreement),
+                float(max_across) ** 2,
+                float(prior_rad2_s),
+                float(max_coupling),
+                dt,
+            ]
+        )
+        # Per sensor: the vertical (the filter's last output; has_vertical False until a
+        # plausible sample) and the least-squares sums [sum along², sum across * along
+        # (3)], rad²/s. The kernel updates them in place.
+        self._vertical = np.zeros((n_s, 3))
+        self._has_vertical = np.zeros(n_s, dtype=np.bool_)
         self._sums = np.zeros((n_s, 4))
-        # Cached for chunks with no still sample and no whole-body turn (most chunks of a
-        # live session), shape (sensors, 1, 3), None when stale: the unit verticals and
-        # the limited coupling across them. Computed by the same operations as for a
-        # whole chunk, so chunking still changes no bit.
-        self._unit: NDArray[np.float64] | None = None
-        self._limited_k: NDArray[np.float64] | None = None
         self._bias: tuple[object, NDArray[np.float64]] | None = None
-
-    def _vertical(self, s: int, acc: NDArray, still: NDArray[np.bool_]) -> NDArray[np.float64]:
-        """Sensor `s`'s vertical (not yet normalised) at each sample, shape (n, 3)."""
-        n = acc.shape[0]
-        if self._held[s] is None:
-            # Start from the first plausible sample (near 1 g: not a zeroed or saturated
-            # read-out), as VQF starts from the first sample.
-            with np.errstate(invalid="ignore"):
-                acc2 = np.einsum("ij,ij->i", acc, acc)
-                plausible = np.flatnonzero((acc2 > self._acc2[0]) & (acc2 < self._acc2[1]))
-            if plausible.size == 0:
-                return np.full((n, 3), np.nan)
-            first = acc[plausible[0]]
-            self._held[s] = first.copy()
-            self._zi[s] = ((1.0 - self._a) * first)[None, :]
-        held = self._held[s]
-        idx = np.flatnonzero(still)
-        if idx.size == 0:
-            return np.broadcast_to(held, (n, 3))
-        smooth, self._zi[s] = lfilter([self._a], [1.0, self._a - 1.0], acc[idx], 0, self._zi[s])
-        self._held[s] = smooth[-1].copy()
-        return np.concatenate([held[None, :], smooth])[np.searchsorted(idx, np.arange(n), "right")]
 
     def correct(
         self,
@@ -169,120 +149,114 @@ class TurnCoupling:
         if not self.active:
             return gyr_rps
         pl = self.placements
-        gyr = np.stack([gyr_rps[p] for p in pl])  # (sensors, n, 3)
-        acc = np.stack([acc_mps2[p] for p in pl])
-        rate = gyr - self._bias_of(bias_rps)
-        with np.errstate(invalid="ignore"):
-            acc2 = np.einsum("snk,snk->sn", acc, acc)
-            still = (
-                (np.einsum("snk,snk->sn", rate, rate) < self._still2)
-                & (acc2 > self._acc2[0])
-                & (acc2 < self._acc2[1])
-            )
-        if not still.any() and all(h is not None for h in self._held):
-            # Moving: every vertical is held (the common case while not standing), so
-            # the unit verticals are those of the last chunk; and unless this is a
-            # whole-body turn nothing is learned, so the coupling is the last one too.
-            if self._unit is None:
-                self._unit = self._normalised(np.array(self._held)[:, None, :])
-            vert = np.broadcast_to(self._unit, rate.shape)
-            along = np.einsum("snk,snk->sn", rate, vert)
-            body_turn = self._body_turn(along)
-            if not body_turn.any():
-                if self._limited_k is None:
-                    self._limited_k = self._limited(self._ratio(), self._unit)
-                return self._apply(gyr, self._limited_k, along)
-        else:
-            self._unit = self._limited_k = None  # the verticals move
-            vert = self._normalised(self._verticals(acc, still, rate.shape))
-            along = np.einsum("snk,snk->sn", rate, vert)
-            body_turn = self._body_turn(along)
-        k = np.broadcast_to(self._ratio(), rate.shape)
-        if body_turn.any():
-            self._limited_k = None
-            across = rate - along[:, :, None] * vert
-            with np.errstate(invalid="ignore"):
-                learn = body_turn & (
-                    np.einsum("snk,snk->sn", across, across) <= self._max_across2 * along**2
-                )
-            k = k.copy()
-            for s in range(len(pl)):
-                idx = np.flatnonzero(learn[s])
-                if idx.size == 0:
-                    continue
-                al = along[s, idx]
-                contrib = np.empty((idx.size, 4))
-                contrib[:, 0] = al * al * self._dt
-                contrib[:, 1:] = across[s, idx] * al[:, None] * self._dt
-                sums = np.cumsum(np.concatenate([self._sums[s][None, :], contrib]), axis=0)
-                self._sums[s] = sums[-1]
-                ks = sums[:, 1:] / (sums[:, :1] + self._prior)
-                k[s] = ks[np.searchsorted(idx, np.arange(rate.shape[1]), "right")]
-        return self._apply(gyr, self._limited(k, vert), along)
+        out = _turn_coupling(
+            np.stack([gyr_rps[p] for p in pl]),  # (sensors, n, 3)
+            np.stack([acc_mps2[p] for p in pl]),
+            self._bias_of(bias_rps),
+            self._vertical,
+            self._has_vertical,
+            self._sums,
+            self._params,
+        )
+        return {p: out[s] for s, p in enumerate(pl)}
 
     def _bias_of(self, bias_rps: dict[Placement, NDArray[np.float64]]) -> NDArray[np.float64]:
-        """The offsets as one array, shape (sensors, 1, 3), kept while `bias_rps` is the same."""
+        """The offsets as one array, shape (sensors, 3), kept while `bias_rps` is the same."""
         if self._bias is None or self._bias[0] is not bias_rps:
-            stacked = np.stack([bias_rps[p] for p in self.placements])[:, None, :]
+            stacked = np.ascontiguousarray(np.stack([bias_rps[p] for p in self.placements]))
             self._bias = (bias_rps, stacked)
         return self._bias[1]
 
-    def _ratio(self) -> NDArray[np.float64]:
-        """Each sensor's least-squares coupling so far, shape (sensors, 1, 3)."""
-        return self._sums[:, None, 1:] / (self._sums[:, None, :1] + self._prior)
+    @property
+    def coupling(self) -> NDArray[np.float64]:
+        """Each sensor's learned coupling so far (before projection and limit), (sensors, 3)."""
+        return self._sums[:, 1:] / (self._sums[:, :1] + self._params[8])
 
-    @staticmethod
-    def _normalised(vert: NDArray[np.float64]) -> NDArray[np.float64]:
-        """`vert` scaled to unit length along its last axis, in place."""
-        with np.errstate(invalid="ignore", divide="ignore"):
-            vert /= np.sqrt(np.einsum("snk,snk->sn", vert, vert))[:, :, None]
-        return vert
 
-    def _verticals(
-        self, acc: NDArray[np.float64], still: NDArray[np.bool_], shape: tuple[int, ...]
-    ) -> NDArray[np.float64]:
-        """Every sensor's vertical at each sample, shape (sensors, n, 3), not normalised."""
-        if all(h is not None for h in self._held) and (still == still[0]).all():
-            # Standing: every sensor still on the same samples, one filter call for all
-            # (lfilter runs each sensor's slice on its own: the same as one by one).
-            idx = np.flatnonzero(still[0])
-            zi = np.stack(self._zi)  # type: ignore[arg-type]  # (sensors, 1, 3)
-            smooth, zf = lfilter([self._a], [1.0, self._a - 1.0], acc[:, idx], 1, zi)
-            self._zi = list(zf)
-            held = np.array(self._held)[:, None, :]
-            self._held = list(smooth[:, -1].copy())
-            pos = np.searchsorted(idx, np.arange(shape[1]), "right")
-            return np.concatenate([held, smooth], axis=1)[:, pos]
-        return np.stack([self._vertical(s, acc[s], still[s]) for s in range(len(acc))])
+@njit(cache=True, nogil=True)
+def _turn_coupling(gyr, acc, bias, vertical, has_vertical, sums, params):  # pragma: no cover
+    """:meth:`TurnCoupling.correct` on stacked arrays, sample by sample (compiled).
 
-    def _body_turn(self, along: NDArray[np.float64]) -> NDArray[np.bool_]:
-        """Samples where every sensor turns about its vertical at about the median rate."""
-        with np.errstate(invalid="ignore"):
-            ordered = np.sort(along, axis=0)
-            n_s = len(self.placements)
+    One loop over the samples, the state (`vertical`, `has_vertical`, `sums`) carried
+    in place, so any chunking gives the same bits. Per sample and sensor: the rate
+    without its offset; if the specific force is plausible and the sensor still, the
+    vertical's first-order filter (the first plausible sample starts it); the rate
+    along the unit vertical; whether all sensors turn together (the median rule); if
+    so, and the rate across is small, the sample joins the sensor's sums; the
+    correction is the coupling so far, across the vertical, limited.
+    """
+    a, still2, acc2_lo, acc2_hi = params[0], params[1], params[2], params[3]
+    min_turn, max_turn, agreement, max_across2 = params[4], params[5], params[6], params[7]
+    prior, max_coupling, dt = params[8], params[9], params[10]
+    n_s, n = gyr.shape[0], gyr.shape[1]
+    out = np.empty_like(gyr)
+    rate = np.empty((n_s, 3))
+    unit = np.empty((n_s, 3))
+    along = np.empty(n_s)
+    ordered = np.empty(n_s)
+    for i in range(n):
+        any_nan = False
+        for s in range(n_s):
+            r2 = 0.0
+            for k in range(3):
+                rate[s, k] = gyr[s, i, k] - bias[s, k]
+                r2 += rate[s, k] * rate[s, k]
+            acc2 = acc[s, i, 0] ** 2 + acc[s, i, 1] ** 2 + acc[s, i, 2] ** 2
+            plausible = acc2 > acc2_lo and acc2 < acc2_hi  # False for NaN
+            if plausible and not has_vertical[s]:
+                for k in range(3):
+                    vertical[s, k] = acc[s, i, k]
+                has_vertical[s] = True
+            if plausible and r2 < still2:
+                for k in range(3):
+                    vertical[s, k] = a * acc[s, i, k] + (1.0 - a) * vertical[s, k]
+            if has_vertical[s]:
+                size = np.sqrt(vertical[s, 0] ** 2 + vertical[s, 1] ** 2 + vertical[s, 2] ** 2)
+                for k in range(3):
+                    unit[s, k] = vertical[s, k] / size
+            else:
+                for k in range(3):
+                    unit[s, k] = np.nan
+            along[s] = rate[s, 0] * unit[s, 0] + rate[s, 1] * unit[s, 1] + rate[s, 2] * unit[s, 2]
+            if np.isnan(along[s]):
+                any_nan = True
+            ordered[s] = along[s]
+        body_turn = False
+        if not any_nan:
+            ordered.sort()
             median = 0.5 * (ordered[(n_s - 1) // 2] + ordered[n_s // 2])
-            abs_median = np.abs(median)
-            return (
-                (abs_median >= self._min_turn)
-                & (abs_median <= self._max_turn)
-                & np.all(np.abs(along - median) <= self._agreement * abs_median, axis=0)
-            )
-
-    def _limited(self, k: NDArray[np.float64], vert: NDArray[np.float64]) -> NDArray[np.float64]:
-        """The coupling `k` across the vertical, no larger than `max_coupling`."""
-        k = k - np.einsum("snk,snk->sn", k, vert)[:, :, None] * vert
-        size = np.sqrt(np.einsum("snk,snk->sn", k, k))[:, :, None]
-        return k * np.minimum(1.0, self._max_coupling / np.maximum(size, 1e-12))
-
-    def _apply(
-        self, gyr: NDArray[np.float64], k: NDArray[np.float64], along: NDArray[np.float64]
-    ) -> dict[Placement, NDArray[np.float64]]:
-        """Remove ``k * rate along the vertical`` from every sensor's rate."""
-        out = gyr - k * along[:, :, None]
-        # Where a sensor has no vertical yet (no plausible sample so far), its rate
-        # passes unchanged rather than as NaN.
-        out = np.where(np.isnan(out), gyr, out)
-        return {p: out[s] for s, p in enumerate(self.placements)}
+            abs_median = abs(median)
+            body_turn = min_turn <= abs_median <= max_turn
+            for s in range(n_s):
+                if abs(along[s] - median) > agreement * abs_median:
+                    body_turn = False
+        for s in range(n_s):
+            al = along[s]
+            if body_turn:
+                across2 = 0.0
+                for k in range(3):
+                    across_k = rate[s, k] - al * unit[s, k]
+                    across2 += across_k * across_k
+                if across2 <= max_across2 * al * al:
+                    sums[s, 0] += al * al * dt
+                    for k in range(3):
+                        sums[s, 1 + k] += (rate[s, k] - al * unit[s, k]) * al * dt
+            # The coupling so far, across the vertical, no larger than max_coupling.
+            c0 = sums[s, 1] / (sums[s, 0] + prior)
+            c1 = sums[s, 2] / (sums[s, 0] + prior)
+            c2 = sums[s, 3] / (sums[s, 0] + prior)
+            dot = c0 * unit[s, 0] + c1 * unit[s, 1] + c2 * unit[s, 2]
+            c0 -= dot * unit[s, 0]
+            c1 -= dot * unit[s, 1]
+            c2 -= dot * unit[s, 2]
+            size = np.sqrt(c0 * c0 + c1 * c1 + c2 * c2)
+            scale = min(1.0, max_coupling / max(size, 1e-12))
+            c = (c0 * scale, c1 * scale, c2 * scale)
+            for k in range(3):
+                v = gyr[s, i, k] - c[k] * al
+                # No vertical yet (or a missing sample): the rate passes unchanged.
+                out[s, i, k] = gyr[s, i, k] if np.isnan(v) else v
+    return out
 
 
 class OrientationTracker:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from processing._angles import segment_angles_rad
+from processing._angles import sensor_angles_rad
 from processing._calibration import (
     Calibrated,
     CalibrationEvent,
@@ -46,15 +46,15 @@ from processing.consts import ANGLE_COLUMNS, REQUIRED_PLACEMENTS, Placement
 def angles_from(calibrated: Calibrated) -> AngleBlock:
     """The six reported angles of a calibrated block, deg (docs/conventions.md)."""
     block, cal = calibrated.block, calibrated.calibration
-    n = len(block)
     order = list(cal)
-    # Every sensor in one vectorised call (this runs on every tick of a live session).
-    q = np.concatenate([block.quat[p] for p in order])
-    vertical = np.repeat(np.array([cal[p].vertical for p in order]), n, axis=0)
-    axis = np.repeat(np.array([cal[p].flexion_axis for p in order]), n, axis=0)
-    all_incl, all_lat = segment_angles_rad(q, vertical, axis)
-    incl = {p: all_incl[i * n : (i + 1) * n] for i, p in enumerate(order)}
-    lat = {p: all_lat[i * n : (i + 1) * n] for i, p in enumerate(order)}
+    # Every sensor in one call (this runs on every step of a live session).
+    all_incl, all_lat = sensor_angles_rad(
+        np.stack([block.quat[p] for p in order]),
+        np.array([[cal[p].vertical] for p in order]),
+        np.array([[cal[p].flexion_axis] for p in order]),
+    )
+    incl = dict(zip(order, all_incl, strict=True))
+    lat = dict(zip(order, all_lat, strict=True))
     nan = np.full(len(block), np.nan)
     deg = np.rad2deg
     angles = {

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 from numpy.typing import NDArray
 
 from processing._types import ImuSamples
@@ -75,35 +76,7 @@ class _SensorBuffer:
 
     def sample(self, t: NDArray[np.float64], max_gap_s: float) -> tuple[NDArray, NDArray]:
         """Interpolate at grid times ``t``; NaN and invalid where a long gap (or no data) is."""
-        times = self.times
-        if times.size == 0:
-            return np.full((t.size, 6), np.nan), np.zeros(t.size, dtype=bool)
-        i = np.searchsorted(times, t, side="right") - 1  # last sample at or before t
-        if i[0] >= 0 and i[-1] + 1 < times.size:
-            # The usual case: every grid point has a sample before and after it (times
-            # only increase, so spans are > 0). The same arithmetic as below.
-            t_i = times[i]
-            span = times[i + 1] - t_i
-            since = t - t_i
-            valid = (since == 0.0) | (span <= max_gap_s)
-            w = np.where(valid, since / span, 0.0)[:, None]
-            out = self.values[i] * (1.0 - w) + self.values[i + 1] * w
-            if not valid.all():
-                out[~valid] = np.nan
-            return out, valid
-        out = np.full((t.size, 6), np.nan)
-        has_prev = i >= 0
-        exact = has_prev & (times[np.maximum(i, 0)] == t)
-        has_next = has_prev & (i + 1 < times.size)
-        j = np.minimum(i + 1, times.size - 1)
-        i0 = np.maximum(i, 0)
-        span = times[j] - times[i0]
-        inner = has_next & ~exact & (span <= max_gap_s)
-        w = np.where(inner, (t - times[i0]) / np.where(span > 0, span, 1.0), 0.0)
-        interp = self.values[i0] * (1.0 - w)[:, None] + self.values[j] * w[:, None]
-        valid = exact | inner
-        out[valid] = interp[valid]
-        return out, valid
+        return _interpolate(self.times, self.values, t, max_gap_s)
 
     def trim_before(self, t: float) -> None:
         """Drop samples no longer needed for grid points after ``t`` (keep the last ≤ t)."""
@@ -190,3 +163,32 @@ class GridResampler:
             buf.trim_before(float(t[-1]))
         self._next_k = k_end
         return GridChunk(int(k[0]), t, acc, gyr, valid)
+
+
+@njit(cache=True, nogil=True)
+def _interpolate(times, values, t, max_gap_s):  # pragma: no cover - compiled
+    """Linear interpolation of `values` (m, 6) at increasing times `t` (k,).
+
+    A point is valid where a sample falls exactly on it, or where the samples just
+    before and after it are at most `max_gap_s` apart; elsewhere its row is NaN.
+    Compiled: a live session samples each sensor at a few points on every step.
+    """
+    m, k = times.shape[0], t.shape[0]
+    out = np.full((k, values.shape[1]), np.nan)
+    valid = np.zeros(k, dtype=np.bool_)
+    # The last sample at or before t[j] (-1: none): searched once, then scanned forward.
+    i = np.searchsorted(times, t[0], side="right") - 1 if k else -1
+    for j in range(k):
+        while i + 1 < m and times[i + 1] <= t[j]:
+            i += 1
+        if i < 0:
+            continue
+        exact = times[i] == t[j]
+        nxt = min(i + 1, m - 1)
+        if not exact and (nxt == i or times[nxt] - times[i] > max_gap_s):
+            continue
+        w = 0.0 if exact else (t[j] - times[i]) / (times[nxt] - times[i])
+        for c in range(values.shape[1]):
+            out[j, c] = values[i, c] * (1.0 - w) + values[nxt, c] * w
+        valid[j] = True
+    return out, valid

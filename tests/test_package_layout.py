@@ -29,6 +29,9 @@ ALLOWED_IN_CORE = {
     "numpy",
     "scipy",
     "vqf",
+    # A compiler for the per-sample loops; its cache of compiled code (beside the
+    # module, or in the user's cache dir) is the only file it touches, never data.
+    "numba",
     "processing",
     "__future__",
     "dataclasses",
