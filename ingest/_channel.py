@@ -153,7 +153,8 @@ class SensorChannel:
         self._warned_frames = 0
         self.last_arrival_s: float | None = None
         self._now_s = 0.0
-        self._rate_hist: deque[NDArray[np.float64]] = deque()
+        # Emitted sample times of the last _RATE_WINDOW_S: (first, last, times) per batch.
+        self._rate_hist: deque[tuple[float, float, NDArray[np.float64]]] = deque()
         self._first_arrival_s: float | None = None
         # WitMotion: next sample index, and the loss probe (start time, min residual).
         self._wit_next = 0
@@ -237,7 +238,10 @@ class SensorChannel:
         if self._first_arrival_s is not None:
             window_s = min(window_s, max(self._now_s - self._first_arrival_s, 0.5))
         since = self._now_s - _RATE_WINDOW_S
-        recent = sum(int(np.count_nonzero(t > since)) for t in self._rate_hist)
+        recent = sum(
+            len(t) if first > since else int(np.count_nonzero(t > since))
+            for first, _, t in self._rate_hist
+        )
         outage = self.outage_s
         if self._outage_start is not None:
             outage += max(0.0, self._now_s - self._outage_start)
@@ -654,8 +658,9 @@ class SensorChannel:
         )
 
     def _count_rate(self, times: NDArray[np.float64]) -> None:
-        self._rate_hist.append(times)
-        while self._rate_hist and self._rate_hist[0][-1] < times[-1] - _RATE_WINDOW_S:
+        last = float(times[-1])
+        self._rate_hist.append((float(times[0]), last, times))
+        while self._rate_hist and self._rate_hist[0][1] < last - _RATE_WINDOW_S:
             self._rate_hist.popleft()
 
     def _loss_event(self, now: float) -> list[SourceItem]:
