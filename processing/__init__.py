@@ -24,6 +24,7 @@ from processing._params import CueParams, ProcessingParams
 from processing._pipeline import AnalysisResult, SessionProcessor, analyze, collect
 from processing._summary import DISCLAIMER, SessionSummary, SetSummary, summarize
 from processing._types import ImuSamples
+from processing._warm import warm_up
 from processing.consts import (
     ANGLE_COLUMNS,
     GRAVITY_MPS2,
@@ -61,4 +62,5 @@ __all__ = [
     "collect",
     "segment_angles_rad",
     "summarize",
+    "warm_up",
 ]

@@ -136,6 +136,9 @@ class Calibrated:
     calibration: dict[Placement, SensorCalibration]
 
 
+#: The calibrator's look-back keeps the blocks it is given joined in groups of this many.
+_JOIN_BLOCKS = 32
+
 #: Up to this many new rows, :meth:`QuietDetector.update` reduces the windows directly.
 _FEW_ROWS = 8
 
@@ -322,7 +325,11 @@ class Calibrator:
         self._learning: set[Placement] = set(self.placements)
         self._held: deque[OrientedBlock] = deque()
         self._held_n = 0
-        self._recent: deque[OrientedBlock] = deque()  # enough to look back over one rep
+        # Enough to look back over one rep: joined blocks, then the latest few as they
+        # came (a live session's blocks are a few samples each: joined in groups of
+        # _JOIN_BLOCKS, they are a few dozen objects for the collector, not thousands).
+        self._recent: deque[OrientedBlock] = deque()
+        self._latest: list[OrientedBlock] = []
         self._recent_n = 0
         self._axes: dict[Placement, list[NDArray[np.float64]]] = {p: [] for p in self.placements}
         self._squats_seen = 0
@@ -397,8 +404,13 @@ class Calibrator:
         return [c for c in out if len(c.block)], events
 
     def _push_recent(self, block: OrientedBlock) -> None:
-        self._recent.append(block)
+        if not len(block):
+            return
+        self._latest.append(block)
         self._recent_n += len(block)
+        if len(self._latest) >= _JOIN_BLOCKS:
+            self._recent.append(OrientedBlock.concat(self._latest))
+            self._latest = []
         limit = int((self.params.rep_max_s + 1.0) * self.params.fs_hz)
         while self._recent and self._recent_n - len(self._recent[0]) >= limit:
             self._recent_n -= len(self._recent.popleft())
@@ -433,7 +445,9 @@ class Calibrator:
                 self._use_excursion(ev, events)
 
     def _lookup(self, k_from: int, k_to: int) -> OrientedBlock | None:
-        blocks = [b for b in self._recent if len(b) and b.k0 < k_to and b.k0 + len(b) > k_from]
+        blocks = [
+            b for b in [*self._recent, *self._latest] if b.k0 < k_to and b.k0 + len(b) > k_from
+        ]
         if not blocks:
             return None
         joined = OrientedBlock.concat(blocks)

@@ -39,7 +39,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ingest import SensorSource, open_source
-from processing import ImuSamples, Placement
+from processing import ImuSamples, Placement, warm_up
 from service._engine import SessionEngine, concat_samples
 from service._session import EngineFailure, LiveSession, expected_failure, failure_text
 
@@ -76,7 +76,8 @@ def _frame(obj: Any) -> bytes:
 
 def worker_main(sock: socket.socket, factory: SourceFactory | None) -> None:
     """Entry point of a worker process: serve the server on `sock` until told to stop."""
-    gc.freeze()  # the modules just imported live as long as the process
+    warm_up()  # the core's compiled loops, before any session needs them
+    gc.freeze()  # the modules just imported (and the loops) live as long as the process
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the whole group
         asyncio.run(_Worker(sock, factory).run())
 
@@ -153,8 +154,12 @@ class _Worker:
     async def _push_stats(self) -> None:
         while True:
             await asyncio.sleep(STATS_INTERVAL_S)
-            for sid, engine in self._engines.items():
-                self._emit(sid, ("sensors", engine.sensors(), engine.placements))
+            for sid, engine in list(self._engines.items()):
+                if sid in self._engines:
+                    self._emit(sid, ("sensors", engine.sensors(), engine.placements))
+                    # One session's counters per turn of the loop: with many sessions
+                    # in a worker, all of them at once held up everyone's data.
+                    await asyncio.sleep(0)
 
     # -- to the server
 

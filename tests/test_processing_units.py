@@ -335,3 +335,38 @@ def test_turn_coupling_passes_rates_through_until_a_sensor_reads_a_plausible_ver
     for p in body:
         assert np.isfinite(out[p]).all()
     np.testing.assert_array_equal(out[Placement.SACRUM][:50], gyr[Placement.SACRUM][:50])
+
+
+def test_compiled_loops_are_compiled_once_and_warm_up_covers_every_call():
+    # A compiled loop called with other argument types (a non-contiguous array, an
+    # int for a float) compiles again, for seconds, in the middle of a live session.
+    # warm_up() must give each loop the types the core passes, and the core one set.
+    from processing import analyze, warm_up
+    from processing._warm import KERNELS
+    from simulator import SimulationConfig, simulate
+
+    warm_up()
+    before = {k.__name__: list(k.signatures) for k in KERNELS}
+    assert all(len(s) == 1 for s in before.values()), before
+    rec = simulate(SimulationConfig(profile="default", seed=1)).recording()
+    analyze(rec, chunk_s=0.02)  # live-sized steps
+    analyze(rec)  # one batch
+    after = {k.__name__: list(k.signatures) for k in KERNELS}
+    assert after == before
+
+
+def test_angle_block_pickles_whole():
+    # Live workers pickle one block per step to the server (packed into one array).
+    import pickle
+
+    from processing import ANGLE_COLUMNS, AngleBlock
+
+    angles = {k: np.array([1.5, np.nan, -2.0]) * (i + 1) for i, k in enumerate(ANGLE_COLUMNS)}
+    block = AngleBlock(np.array([0.01, 0.02, 0.03]), angles)
+    back = pickle.loads(pickle.dumps(block, protocol=pickle.HIGHEST_PROTOCOL))
+    assert list(back.angles_deg) == list(ANGLE_COLUMNS)
+    np.testing.assert_array_equal(back.time_s, block.time_s)
+    for k in ANGLE_COLUMNS:
+        np.testing.assert_array_equal(back.angles_deg[k], angles[k])
+    empty = pickle.loads(pickle.dumps(AngleBlock(np.zeros(0), {k: np.zeros(0) for k in angles})))
+    assert len(empty) == 0 and list(empty.angles_deg) == list(ANGLE_COLUMNS)

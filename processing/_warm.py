@@ -1,0 +1,37 @@
+"""The processing core's compiled loops (numba), and loading them ahead of time."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from processing._angles import _angles
+from processing._calibration import _quiet_windows
+from processing._orientation import _turn_coupling
+from processing._timebase import _interpolate
+
+#: Every compiled loop of the core (each is compiled for one set of argument types).
+KERNELS = (_turn_coupling, _angles, _interpolate, _quiet_windows)
+
+
+def warm_up() -> None:
+    """Load (or, the first time on a machine, compile) the core's compiled loops now.
+
+    The first call of a compiled loop in a process loads it from numba's cache (~0.2 s
+    for all of them) or compiles it (seconds, once per machine and version). A live
+    server calls this when it starts, so that a session's first step does not hold up
+    every other session's. The arguments have the types the core passes, so nothing
+    is compiled again later.
+    """
+    f3 = np.zeros((1, 2, 3))
+    _turn_coupling(
+        f3,
+        f3.copy(),
+        np.zeros((1, 3)),
+        np.ones((1, 3)),
+        np.zeros(1, dtype=np.bool_),
+        np.zeros((1, 4)),
+        np.ones(11),
+    )
+    _angles(np.zeros((1, 2, 4)), np.ones((1, 1, 3)), np.ones((1, 1, 3)))
+    _interpolate(np.arange(2.0), np.zeros((2, 6)), np.ones(1) * 0.5, 0.1)
+    _quiet_windows(np.zeros((3, 6)), 2, np.ones(6))
