@@ -61,6 +61,13 @@ class AngleBlock:
     def __len__(self) -> int:
         return int(self.time_s.shape[0])
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Pickled as one array (a live worker sends one block per step to the server):
+        # seven arrays cost seven times the per-array overhead for a few samples each.
+        names = tuple(self.angles_deg)
+        packed = np.vstack([self.time_s, *(self.angles_deg[k] for k in names)])
+        return (_unpack_angles, (packed, names))
+
     def to_dict(self) -> dict[str, object]:
         """Arrays as lists (NaN as None)."""
         return {
@@ -68,6 +75,10 @@ class AngleBlock:
             "time_s": [round(float(t), 4) for t in self.time_s],
             **{k: [_clean(float(x)) for x in self.angles_deg[k]] for k in ANGLE_COLUMNS},
         }
+
+
+def _unpack_angles(packed: NDArray[np.float64], names: tuple[str, ...]) -> AngleBlock:
+    return AngleBlock(packed[0], {k: packed[i + 1] for i, k in enumerate(names)})
 
 
 @dataclass(frozen=True, slots=True)

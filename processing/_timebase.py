@@ -63,8 +63,9 @@ class _SensorBuffer:
         if t.size == 0:
             return
         v = np.concatenate([samples.acc_mps2, samples.gyr_rps], axis=1)
-        if self.times.size:
+        if self.times.size and not t[0] > self.times[-1]:
             # Late or repeated samples (already covered) cannot be placed any more.
+            # (Times increase within a batch: if the first is new, all are.)
             keep = t > self.times[-1]
             t, v = t[keep], v[keep]
         self.times = np.concatenate([self.times, t])
