@@ -7,7 +7,7 @@ import logging
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
@@ -97,6 +97,7 @@ class SensorSource(ABC):
         self._t0_ns = 0
         self._state = "new"
         self._failure: BaseException | None = None
+        self._consumer: Callable[[SourceItem], None] | None = None
 
     # ------------------------------------------------------------------ public
 
@@ -129,6 +130,19 @@ class SensorSource(ABC):
     def stats(self) -> dict[Placement, SensorStats]:
         """A snapshot of every sensor's counters, in :class:`Placement` order."""
         return {p: self._channels[p].stats() for p in Placement if p in self._channels}
+
+    def set_consumer(self, consumer: Callable[[SourceItem], None]) -> None:
+        """Hand every item to `consumer` as it is produced, instead of queueing it.
+
+        For a consumer that takes each item at once and returns quickly (a live
+        session's engine): per notification it saves a queue round trip and a task
+        switch. Call before entering the source. Iterating the source then yields
+        nothing, but still ends when the source does, raising what ended it; an
+        exception from `consumer` ends the source (as its failure).
+        """
+        if self._state != "new":
+            raise RuntimeError("set the consumer before entering the source")
+        self._consumer = consumer
 
     def add_record_sink(self, sink: RecordSink) -> None:
         """Receive every envelope record (INFO, FRAME, WITMOTION, CONTROL) as it arrives.
@@ -211,17 +225,37 @@ class SensorSource(ABC):
 
     async def _emit(self, items: Iterable[SourceItem]) -> None:
         assert self._queue is not None
+        if self._consumer is not None:
+            for item in items:
+                self._consumer(item)
+            return
         for item in items:
             await self._queue.put(item)
 
     def _emit_nowait(self, items: Iterable[SourceItem]) -> None:
         """For callbacks: items that must not wait (status only, few)."""
         assert self._queue is not None
+        if self._consumer is not None:
+            try:
+                for item in items:
+                    self._consumer(item)
+            except Exception as exc:  # from a callback: end the source with it
+                self._end_with(exc)
+            return
         for item in items:
             try:
                 self._queue.put_nowait(item)
             except asyncio.QueueFull:
                 self._spawn(self._queue.put(item))
+
+    def _end_with(self, exc: BaseException) -> None:
+        """End the source now with `exc` as its failure (outside its own tasks)."""
+        if self._failure is not None or self._queue is None:
+            return
+        self._failure = exc
+        for task in list(self._tasks):
+            task.cancel()
+        self._queue.put_nowait(_END)
 
     def _status(self, kind: StatusKind, placement: Placement | None, message: str) -> StatusEvent:
         prefix = f"{placement}: " if placement is not None else ""

@@ -36,7 +36,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
-from ingest import RelaySource, SensorBatch, SensorSource, StatusKind
+from ingest import RelaySource, SensorBatch, SensorSource, SourceItem, StatusKind
 from ingest import StatusEvent as SensorStatus
 from processing import (
     REQUIRED_PLACEMENTS,
@@ -219,12 +219,18 @@ class SessionEngine:
             self._pump_task.cancel()
 
     async def _pump(self) -> None:
+        # Items come straight from the source's task (no queue and task switch per
+        # notification); the iteration below just waits for the end of the stream.
+        self.source.set_consumer(self._on_item)
         async with self.source:
             async for item in self.source:
-                if isinstance(item, SensorBatch):
-                    self._on_batch(item)
-                else:
-                    self._on_sensor_status(item)
+                self._on_item(item)
+
+    def _on_item(self, item: SourceItem) -> None:
+        if isinstance(item, SensorBatch):
+            self._on_batch(item)
+        else:
+            self._on_sensor_status(item)
 
     def _finish(self, failure: BaseException | None) -> None:
         if self._step is not None:

@@ -265,3 +265,45 @@ async def test_relay_forward_to_nowhere_is_a_relay_error():
     source = SimulatedSource(session=session, speed=0, duration_s=1.0)
     with pytest.raises(RelayError, match="relay ws://127.0.0.1:9/x"):
         await relay_forward(source, "ws://127.0.0.1:9/x", retry=False)
+
+
+async def test_a_consumer_gets_every_item_in_order_and_its_failure_ends_the_source(
+    drifting_dropout,
+):
+    # The live engine takes items straight from the source's task (set_consumer):
+    # the same items, in the same order, as iterating the source.
+    def source():
+        return SimulatedSource(session=drifting_dropout, speed=0, duration_s=20.0)
+
+    iterated = []
+    async with (s := source()):
+        iterated = [item async for item in s]
+    consumed = []
+    s = source()
+    s.set_consumer(consumed.append)
+    async with s:
+        assert [item async for item in s] == []  # everything went to the consumer
+    assert len(consumed) == len(iterated) > 50
+    for a, b in zip(consumed, iterated, strict=True):
+        assert type(a) is type(b)
+        if isinstance(a, SensorBatch):
+            assert a.placement == b.placement
+            np.testing.assert_array_equal(a.samples.time_s, b.samples.time_s)
+        else:
+            assert (a.kind, a.placement, a.message) == (b.kind, b.placement, b.message)
+
+    def failing(item):
+        if isinstance(item, SensorBatch) and len(consumed2) == 5:
+            raise ValueError("consumer broke")
+        consumed2.append(item)
+
+    consumed2: list = []
+    s = source()
+    s.set_consumer(failing)
+    with pytest.raises(ValueError, match="consumer broke"):
+        async with s:
+            async for _ in s:
+                pass
+    assert len(consumed2) == 5
+    with pytest.raises(RuntimeError, match="before entering"):
+        s.set_consumer(consumed2.append)
