@@ -148,7 +148,7 @@ def reference_pipeline(rec: dict[Placement, ImuSamples]) -> tuple[float, int]:
             w, x, y, z = f.getQuat6D()
             c = cal[p]
             q = np.array([[x, y, z, w]])
-            incl[p] = np.rad2deg(pipeline.segment_angles_rad(q, c.vertical, c.flexion_axis)[0][0])
+            incl[p] = np.rad2deg(_numpy_inclination(q, c.vertical, c.flexion_axis))
         d = 0.5 * (incl.get(Placement.SHIN_LEFT, 0.0) + incl.get(Placement.SHIN_RIGHT, 0.0))
         if depth_state == "stand" and d > params.rep_start_deg:
             depth_state, peak = "down", d
@@ -158,6 +158,24 @@ def reference_pipeline(rec: dict[Placement, ImuSamples]) -> tuple[float, int]:
                 reps += peak >= params.rep_min_depth_deg
                 depth_state = "stand"
     return time.perf_counter() - t0, reps
+
+
+def _numpy_inclination(q, vertical, axis) -> float:
+    """Inclination (rad) with numpy, as a straightforward pipeline computes it.
+
+    The formula of ``processing.segment_angles_rad`` (docs/conventions.md), written
+    with numpy arrays: the reference stays the one measured since the start, while
+    the core's own version is now a compiled loop.
+    """
+    from processing._orientation import quat_rotate
+
+    v = quat_rotate(q, vertical)
+    a = quat_rotate(q, axis)
+    a[:, 2] = 0.0
+    norm = np.linalg.norm(a, axis=1, keepdims=True)
+    a = np.divide(a, norm, out=np.full_like(a, np.nan), where=norm > 1e-6)
+    forward = v[:, 0] * a[:, 1] - v[:, 1] * a[:, 0]
+    return float(np.arctan2(forward, v[:, 2])[0])
 
 
 def main() -> None:
