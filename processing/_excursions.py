@@ -115,6 +115,12 @@ class ExcursionDetector:
         events: list[Event] = []
         if n == 0:
             return events
+        if self._state is _State.IDLE and not (d > self.start_deg).any():
+            # Standing (most live steps): only where it last was at rest changes.
+            rest = np.flatnonzero(d <= self.rest_deg)
+            if rest.size:
+                self._last_rest_k = k0 + int(rest[-1])
+            return events
         rest_idx = np.flatnonzero(d <= self.rest_deg)
         start_idx = np.flatnonzero(d > self.start_deg)
         nan_idx = np.flatnonzero(np.isnan(d))

@@ -178,10 +178,11 @@ class _Worker:
 class _PipeSink:
     """An EngineSink whose calls go to the server (in order, with their arguments).
 
-    Raw samples (``on_batch``: only stored, never on the live path) are gathered and
-    sent per sensor at most every :data:`RAW_INTERVAL_S`, and before any other report
-    but a step's, so the server sees them in order with sensor and state changes. One
-    message per sensor per interval instead of one per notification: pickling a
+    Raw samples (``on_batch``: only stored, never on the live path) and step timings
+    (``on_step``: metrics) are gathered and sent at most every :data:`RAW_INTERVAL_S`,
+    raw samples per sensor, and before any other report but a step's, so the server
+    sees them in order with sensor and state changes. One message per sensor per
+    interval instead of one per notification: pickling a
     notification's few samples cost the worker as much as decoding them.
     """
 
@@ -189,6 +190,7 @@ class _PipeSink:
         self._emit = worker._emit
         self._sid = sid
         self._raw: dict[Placement, list[ImuSamples]] = {}
+        self._steps: list[int] = []
         self._raw_due_s = 0.0  # the first batch goes at once: it starts the session
 
     def on_batch(self, placement: Placement, samples: ImuSamples) -> None:
@@ -202,6 +204,9 @@ class _PipeSink:
         raw, self._raw = self._raw, {}
         for placement, parts in raw.items():
             self._emit(self._sid, ("on_batch", placement, concat_samples(parts)))
+        if self._steps:
+            steps, self._steps = self._steps, []
+            self._emit(self._sid, ("on_steps", steps))
 
     def on_sensor(self, *args: Any) -> None:
         self.flush_raw()
@@ -218,8 +223,8 @@ class _PipeSink:
     def on_events(self, *args: Any) -> None:
         self._emit(self._sid, ("on_events", *args))
 
-    def on_step(self, *args: Any) -> None:
-        self._emit(self._sid, ("on_step", *args))
+    def on_step(self, ns: int) -> None:
+        self._steps.append(ns)  # step timings (metrics only) go with the raw samples
 
 
 # ----------------------------------------------------------------------------- server
@@ -228,9 +233,7 @@ class _PipeSink:
 class RemoteEngine:
     """A session's engine running in a worker process, as the session sees it."""
 
-    _SINK_CALLS = frozenset(
-        {"on_batch", "on_sensor", "on_waiting", "on_processing", "on_events", "on_step"}
-    )
+    _SINK_CALLS = frozenset({"on_batch", "on_sensor", "on_waiting", "on_processing", "on_events"})
 
     def __init__(
         self,
@@ -294,6 +297,9 @@ class RemoteEngine:
                 if self._sink_failure is None:
                     self._sink_failure = exc
                     self.stop()
+        elif name == "on_steps":
+            for ns in op[1]:
+                self._sink.on_step(ns)
         elif name == "sensors":
             self._sensors, self._placements = op[1], op[2]
         elif name == "end":

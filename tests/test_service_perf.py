@@ -115,12 +115,19 @@ def test_a_session_in_a_worker_process_gives_what_it_gives_in_the_server(tmp_pat
     """Settings.workers: the engine runs in another process; same reps, same stream."""
     body = {"athlete": "Ada", "source": {"kind": "simulated", "speed": 0.0, "seed": 3}}
     results = []
+    raw_rows: list[int] = []
+    steps: list[int] = []
     for workers in (0, 1):
         settings = Settings(
             data_dir=tmp_path / str(workers), token=SecretStr(TOKEN), workers=workers
         )
         with TestClient(create_app(settings)) as c:
             results.append(_run_session(c, body))
+            # What a worker holds back and sends in bulk arrives all the same: every
+            # raw sample (stored), every step's timing (metrics).
+            sid = c.get("/api/sessions", headers=AUTH).json()["sessions"][0]["id"]
+            raw_rows.append(c.get(f"/api/sessions/{sid}/raw.csv", headers=AUTH).text.count("\n"))
+            steps.append(c.get("/api/metrics", headers=AUTH).json()["processing"]["count"])
             if workers:
                 # A relay session lives in a worker too, and is fed through the server.
                 sid = c.post(
@@ -140,6 +147,8 @@ def test_a_session_in_a_worker_process_gives_what_it_gives_in_the_server(tmp_pat
     assert [s["samples"] for s in doc1["sensors"]] == [s["samples"] for s in doc0["sensors"]]
     for kind in ("rep", "cue", "bottom"):
         assert seen1.get(kind) == seen0.get(kind)
+    assert raw_rows[1] == raw_rows[0] > 10_000
+    assert steps[0] > 0 and steps[1] > 0  # (speed 0: few, large steps)
 
 
 def test_workers_need_a_source_factory_they_can_receive(tmp_path):
