@@ -13,6 +13,11 @@ payload)`` and go through the same steps:
 5. map: sensor time onto the session clock (:class:`~ingest._clock.ClockMapper`);
 6. emit: new samples in counter order, strictly increasing in time.
 
+A single notification of a stream already under way (the live case) takes a shortcut
+through steps 2-6 in scalars (``_decode_one``); anything unusual (a bad frame, a gap
+in the counters, a clock jump, a reconnect) goes the general way. Both give the same
+bits (a property test holds them to it).
+
 It knows nothing of asyncio or BLE: a source calls ``feed_*`` and forwards what they
 return.
 """

@@ -138,7 +138,8 @@ class SensorSource(ABC):
         session's engine): per notification it saves a queue round trip and a task
         switch. Call before entering the source. Iterating the source then yields
         nothing, but still ends when the source does, raising what ended it; an
-        exception from `consumer` ends the source (as its failure).
+        exception from `consumer` ends the source (as its failure), whichever of the
+        source's tasks (or callbacks) produced the item.
         """
         if self._state != "new":
             raise RuntimeError("set the consumer before entering the source")
@@ -226,8 +227,11 @@ class SensorSource(ABC):
     async def _emit(self, items: Iterable[SourceItem]) -> None:
         assert self._queue is not None
         if self._consumer is not None:
-            for item in items:
-                self._consumer(item)
+            try:
+                for item in items:
+                    self._consumer(item)
+            except Exception as exc:  # from whichever task emits: end the source with it
+                self._end_with(exc)
             return
         for item in items:
             await self._queue.put(item)
@@ -249,7 +253,7 @@ class SensorSource(ABC):
                 self._spawn(self._queue.put(item))
 
     def _end_with(self, exc: BaseException) -> None:
-        """End the source now with `exc` as its failure (outside its own tasks)."""
+        """End the source now with `exc` as its failure (its tasks are cancelled)."""
         if self._failure is not None or self._queue is None:
             return
         self._failure = exc

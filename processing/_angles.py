@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
+
+from processing._jit import compiled
 
 
 def segment_angles_rad(
@@ -50,14 +51,17 @@ def sensor_angles_rad(
     `q` has shape (S, N, 4); `vertical` and `axis` (S, 1, 3) (one per sensor) or
     (S, N, 3). Returns inclination and lateral angle, each (S, N), rad.
     """
+    # C-contiguous, writeable float64: the one type the loop is compiled for (a
+    # read-only array would be another type, compiled again for seconds).
+    need = ("C_CONTIGUOUS", "WRITEABLE", "ALIGNED")
     return _angles(
-        np.ascontiguousarray(q, dtype=np.float64),
-        np.ascontiguousarray(vertical, dtype=np.float64),
-        np.ascontiguousarray(axis, dtype=np.float64),
+        np.require(q, np.float64, need),
+        np.require(vertical, np.float64, need),
+        np.require(axis, np.float64, need),
     )
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _rotate(q, v0, v1, v2):  # pragma: no cover - compiled
     """``q`` (x, y, z, w) applied to ``v``: v + w t + u × t with t = 2 u × v."""
     x, y, z, w = q[0], q[1], q[2], q[3]
@@ -71,7 +75,7 @@ def _rotate(q, v0, v1, v2):  # pragma: no cover - compiled
     )
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _angles(q, vertical, axis):  # pragma: no cover - compiled
     # Compiled: a live session computes the angles of a few samples on every step,
     # where a dozen array operations cost their call overhead many times over.

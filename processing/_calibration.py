@@ -30,12 +30,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 
 from processing._angles import segment_angles_rad
 from processing._excursions import ExcursionDetector, ExcursionEvent, squat_detector
+from processing._jit import compiled
 from processing._orientation import quat_rotate
 from processing._params import ProcessingParams
 from processing.consts import Placement
@@ -589,7 +589,7 @@ def _rotate_between(a: NDArray, b: NDArray, v: NDArray) -> NDArray[np.float64]:
     return v * c + np.cross(k, v) * s + k * (k @ v) * (1.0 - c)
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _quiet_windows(rows, w, limits):  # pragma: no cover - compiled
     """Whether every column's range stays below its limit, per window of `w` rows.
 

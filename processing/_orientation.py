@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
 from vqf import VQF
 
+from processing._jit import compiled
 from processing._timebase import GridChunk
 from processing.consts import GRAVITY_MPS2, Placement
 
@@ -173,7 +173,7 @@ class TurnCoupling:
         return self._sums[:, 1:] / (self._sums[:, :1] + self._params[8])
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _turn_coupling(gyr, acc, bias, vertical, has_vertical, sums, params):  # pragma: no cover
     """:meth:`TurnCoupling.correct` on stacked arrays, sample by sample (compiled).
 

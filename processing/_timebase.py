@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
 
+from processing._jit import compiled
 from processing._types import ImuSamples
 from processing.consts import Placement
 
@@ -63,11 +63,11 @@ class _SensorBuffer:
         if t.size == 0:
             return
         v = np.concatenate([samples.acc_mps2, samples.gyr_rps], axis=1)
-        if self.times.size and not t[0] > self.times[-1]:
+        if self.times.size:
             # Late or repeated samples (already covered) cannot be placed any more.
-            # (Times increase within a batch: if the first is new, all are.)
             keep = t > self.times[-1]
-            t, v = t[keep], v[keep]
+            if not keep.all():
+                t, v = t[keep], v[keep]
         self.times = np.concatenate([self.times, t])
         self.values = np.concatenate([self.values, v])
 
@@ -166,7 +166,7 @@ class GridResampler:
         return GridChunk(int(k[0]), t, acc, gyr, valid)
 
 
-@njit(cache=True, nogil=True)
+@compiled
 def _interpolate(times, values, t, max_gap_s):  # pragma: no cover - compiled
     """Linear interpolation of `values` (m, 6) at increasing times `t` (k,).
 

@@ -7,10 +7,13 @@ that stores and publishes it, either directly (in the server's event loop) or th
 a worker process's pipe (:mod:`service._workers`); the engine is the same code both
 ways, and knows nothing of the database, the clients or the session's state.
 
-Processing is coalesced: a batch only queues its samples, and one processing step (one
-``SessionProcessor.feed_batch`` of everything queued, all sensors at once) runs once
-the pump has taken all the items the source had ready (with ``SourceParams.tick_s``
-set, one step per source tick). Idle, that is at once; busy, sources and steps run late and
+The source hands each item to the engine as it produces it
+(:meth:`~ingest.SensorSource.set_consumer`: no queue in between). Processing is
+coalesced: a batch only queues its samples, and one processing step (one
+``SessionProcessor.feed_batch`` of everything queued, all sensors at once) runs on the
+next turn of the event loop, after every source that woke in this one has handed
+over what it had (with ``SourceParams.tick_s`` set, one step per source tick). Idle,
+that is at once; busy, sources and steps run late and
 each step covers whatever accumulated meanwhile, so the per-call cost of ingest and of
 the processing core is paid less often exactly when CPU is short. Steps can be spaced
 further with ``Settings.feed_interval_s``. While the core is still calibrating (it
@@ -286,8 +289,8 @@ class SessionEngine:
         loop = asyncio.get_running_loop()
         interval = self._feed_interval_s if proc.calibrated else CALIBRATING_STEP_S
         delay = self._last_step + interval - loop.time()
-        # call_soon runs after the pump has taken every item already waiting (a ready
-        # queue does not suspend it), so one step covers all of them.
+        # call_soon runs after the callbacks already due in this turn of the loop (other
+        # sensors' notifications among them), so one step covers all of them.
         if delay <= 0:
             self._step = loop.call_soon(self._run_step)
         else:

@@ -14,13 +14,16 @@ session's state and fan-out (:class:`~service.LiveSession`), which sees a
 Wire: a socket pair; each direction carries frames of a 4-byte length and a pickle. A
 worker sends, once per turn of its event loop, everything its engines reported
 meanwhile, in order: the :class:`~service._engine.EngineSink` calls with their
-arguments, every sensor's counters (twice a second), and the end of an engine. Time
+arguments (raw samples and step timings gathered for up to
+:data:`RAW_INTERVAL_S`, see :class:`_PipeSink`), every sensor's counters (twice a
+second), and the end of an engine. Time
 stamps (``time.monotonic_ns``) are one system clock in every process, so latency is
 measured across the hop (it falls in the ``processing`` stage: from the step in
 the worker to the message published in the server).
 
 A worker that dies takes its sessions with it: they fail with that reason, and what
-they stored (raw samples, reps) is kept.
+they stored (raw samples, reps) is kept; raw samples it still held (≤ RAW_INTERVAL_S)
+are lost with it.
 """
 
 from __future__ import annotations
@@ -176,14 +179,16 @@ class _Worker:
 
 
 class _PipeSink:
-    """An EngineSink whose calls go to the server (in order, with their arguments).
+    """An EngineSink whose calls go to the server, with their arguments.
 
-    Raw samples (``on_batch``: only stored, never on the live path) and step timings
-    (``on_step``: metrics) are gathered and sent at most every :data:`RAW_INTERVAL_S`,
-    raw samples per sensor, and before any other report but a step's, so the server
-    sees them in order with sensor and state changes. One message per sensor per
-    interval instead of one per notification: pickling a
-    notification's few samples cost the worker as much as decoding them.
+    In order, except two kinds of report off the live path, gathered and sent at
+    least every :data:`RAW_INTERVAL_S` (by a timer if no more data comes): raw samples
+    (``on_batch``, only stored; one message per sensor) and step timings (``on_step``,
+    metrics). They go before any sensor or state report, so those stay in order with
+    them; a step's events can reach the server up to RAW_INTERVAL_S before the raw
+    samples behind them. One message per sensor per interval instead of one per
+    notification: pickling a notification's few samples cost the worker as much as
+    decoding them.
     """
 
     def __init__(self, worker: _Worker, sid: str) -> None:
@@ -192,14 +197,21 @@ class _PipeSink:
         self._raw: dict[Placement, list[ImuSamples]] = {}
         self._steps: list[int] = []
         self._raw_due_s = 0.0  # the first batch goes at once: it starts the session
+        self._raw_timer: asyncio.TimerHandle | None = None
 
     def on_batch(self, placement: Placement, samples: ImuSamples) -> None:
         self._raw.setdefault(placement, []).append(samples)
-        if time.monotonic() >= self._raw_due_s:
+        wait_s = self._raw_due_s - time.monotonic()
+        if wait_s <= 0:
             self.flush_raw()
+        elif self._raw_timer is None:  # sent on time even if no more data comes
+            self._raw_timer = asyncio.get_running_loop().call_later(wait_s, self.flush_raw)
 
     def flush_raw(self) -> None:
-        """Send the raw samples gathered so far."""
+        """Send the raw samples (and step timings) gathered so far."""
+        if self._raw_timer is not None:
+            self._raw_timer.cancel()
+            self._raw_timer = None
         self._raw_due_s = time.monotonic() + RAW_INTERVAL_S
         raw, self._raw = self._raw, {}
         for placement, parts in raw.items():

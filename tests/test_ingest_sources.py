@@ -307,3 +307,29 @@ async def test_a_consumer_gets_every_item_in_order_and_its_failure_ends_the_sour
     assert len(consumed2) == 5
     with pytest.raises(RuntimeError, match="before entering"):
         s.set_consumer(consumed2.append)
+
+
+async def test_a_consumer_failing_in_another_task_of_the_source_ends_it():
+    # Sources emit from helper tasks too (a relay's silence watch): a consumer's
+    # exception there must end the source, not vanish with the task.
+    from ingest import SensorSource, StatusEvent
+
+    class TwoTasks(SensorSource):
+        placements = (Placement.SACRUM,)
+
+        async def _run(self):
+            async def watch():
+                await self._emit([StatusEvent(StatusKind.INFO, None, "from a helper", 0.0)])
+
+            self._spawn(watch())
+            await asyncio.sleep(30)  # the main task would run on
+
+    def consumer(item):
+        raise ValueError("consumer broke")
+
+    source = TwoTasks()
+    source.set_consumer(consumer)
+    with pytest.raises(ValueError, match="consumer broke"):
+        async with source:
+            async for _ in source:
+                pass

@@ -5,6 +5,7 @@ Timing itself is measured by benchmarks/ (docs/performance.md), never asserted h
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import numpy as np
@@ -157,3 +158,27 @@ def test_workers_need_a_source_factory_they_can_receive(tmp_path):
     with pytest.raises(ValueError, match="pickled"):
         with TestClient(app):
             pass
+
+
+async def test_a_worker_sends_held_raw_samples_on_time_without_more_data():
+    # Raw samples are gathered for up to RAW_INTERVAL_S; the last ones of a stream
+    # that goes quiet must not wait for the next batch.
+
+    from processing import ImuSamples, Placement
+    from service._workers import RAW_INTERVAL_S, _PipeSink
+
+    sent: list[tuple[str, tuple]] = []
+
+    class Worker:
+        def _emit(self, sid, op):
+            sent.append((sid, op))
+
+    sink = _PipeSink(Worker(), "s1")  # type: ignore[arg-type]
+    one = ImuSamples(np.array([0.01]), np.zeros((1, 3)), np.zeros((1, 3)))
+    sink.on_batch(Placement.SACRUM, one)  # the first goes at once
+    sink.on_batch(Placement.SACRUM, one)
+    sink.on_step(1234)
+    assert [op[0] for _, op in sent] == ["on_batch"]
+    await asyncio.sleep(RAW_INTERVAL_S + 0.1)
+    assert [op[0] for _, op in sent] == ["on_batch", "on_batch", "on_steps"]
+    assert sent[2][1][1] == [1234]
