@@ -301,9 +301,7 @@ async def test_a_consumer_gets_every_item_in_order_and_its_failure_ends_the_sour
     s = source()
     s.set_consumer(failing)
     with pytest.raises(ValueError, match="consumer broke"):
-        async with s:
-            async for _ in s:
-                pass
+        await drain(s)
     assert len(consumed2) == 5
     with pytest.raises(RuntimeError, match="before entering"):
         s.set_consumer(consumed2.append)
@@ -330,6 +328,4 @@ async def test_a_consumer_failing_in_another_task_of_the_source_ends_it():
     source = TwoTasks()
     source.set_consumer(consumer)
     with pytest.raises(ValueError, match="consumer broke"):
-        async with source:
-            async for _ in source:
-                pass
+        await drain(source)
