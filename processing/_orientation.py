@@ -167,11 +167,6 @@ class TurnCoupling:
             self._bias = (bias_rps, stacked)
         return self._bias[1]
 
-    @property
-    def coupling(self) -> NDArray[np.float64]:
-        """Each sensor's learned coupling so far (before projection and limit), (sensors, 3)."""
-        return self._sums[:, 1:] / (self._sums[:, :1] + self._params[8])
-
 
 @compiled
 def _turn_coupling(gyr, acc, bias, vertical, has_vertical, sums, params):  # pragma: no cover
