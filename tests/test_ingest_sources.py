@@ -95,6 +95,59 @@ async def test_simulated_source_delivers_every_sample_exactly_counted_and_aligne
     assert elapsed < 5.0  # ~63 000 samples through the whole path
 
 
+class _FakeClock:
+    """time.monotonic(_ns) that only moves when a source sleeps: pacing without waiting."""
+
+    def __init__(self) -> None:
+        # Far from 0, so that now + (due - now) == due exactly (Sterbenz): a sleep
+        # wakes exactly when the frame is due.
+        self.s = 1000.0
+
+    def monotonic(self) -> float:
+        return self.s
+
+    def monotonic_ns(self) -> int:
+        return round(self.s * 1e9)
+
+
+async def test_a_paced_simulation_batches_exactly_as_a_paced_replay_of_it(
+    drifting_dropout, tmp_path, monkeypatch
+):
+    # The simulated source has its own paced loop (no record objects); a replay goes
+    # through play_records. On one clock, each must hand over the same frames at the
+    # same moments: the same batches, samples, time stamps, counters and events.
+    import ingest._replay
+    import ingest._simulated
+
+    clock = _FakeClock()
+    real_sleep = asyncio.sleep
+
+    async def sleep(delay_s: float) -> None:
+        clock.s += max(0.0, delay_s)
+        await real_sleep(0)
+
+    for module in (ingest._simulated, ingest._replay):
+        monkeypatch.setattr(module, "time", clock)
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    raw = tmp_path / "paced.sslog"
+    live = SimulatedSource(session=drifting_dropout, speed=3.0)
+    with RawLogWriter(raw) as log:
+        live.add_record_sink(log)
+        b0, e0 = await drain(live)
+    replay = ReplaySource(raw, speed=3.0)
+    b1, e1 = await drain(replay)
+    assert set(b0) == set(b1) == set(Placement)
+    for placement in b0:
+        assert [len(b) for b in b0[placement]] == [len(b) for b in b1[placement]]
+        a, b = joined(b0[placement]), joined(b1[placement])
+        np.testing.assert_array_equal(a.time_s, b.time_s)
+        np.testing.assert_array_equal(a.acc_mps2, b.acc_mps2)
+        np.testing.assert_array_equal(a.gyr_rps, b.gyr_rps)
+        assert live.stats()[placement] == replay.stats()[placement]
+    assert e0 == e1
+    assert any(e.kind is StatusKind.DISCONNECTED for e in e0)
+
+
 async def test_raw_log_replays_to_exactly_the_live_samples_and_exports_csv(tmp_path):
     session = simulated(SimulationConfig(seed=4))
     raw = tmp_path / "s.sslog"
