@@ -169,6 +169,7 @@ class SessionManager:
             placements=placements,
             paced=paced,
             feed_interval_s=interval,
+            angle_rate_hz=self._settings.angle_rate_hz,
         )
 
     async def _forget_when_done(self, session: LiveSession) -> None:

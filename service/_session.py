@@ -15,7 +15,10 @@ steps coalesced over what the source had ready; see there), in the server's even
 or in a worker process (:mod:`service._workers`); the session is its
 :class:`~service._engine.EngineSink`: it keeps the state, stores what the engine reports
 and publishes it to the clients. Angle
-frames are built only while someone listens, decimated to ``Settings.angle_rate_hz``.
+frames go live decimated to ``Settings.angle_rate_hz`` (:class:`AngleDecimator`), and
+only while someone listens. From a worker, angles come as rows to store
+(:meth:`LiveSession.on_angles`, with the raw samples) and as the decimated live frames
+(:meth:`LiveSession.on_live_angles`, at once).
 Raw samples and angles are buffered and handed to the database writer every
 ``Settings.raw_flush_s`` by a small flusher task, so that a quiet stream is saved too.
 """
@@ -174,8 +177,7 @@ class LiveSession:
         self._processing: tuple[Placement, ...] | None = None
         self._raw: dict[Placement, list[ImuSamples]] = {}
         self._angles: list[NDArray[np.float64]] = []
-        self._angle_bucket = -1
-        self._angle_rate = settings.angle_rate_hz
+        self._live_angles = AngleDecimator(settings.angle_rate_hz)
         self._stop_reason: tuple[CloseReason, str] | None = None
         #: Which relay connection may feed the source (a newer one takes over).
         self.relay_owner = 0
@@ -341,6 +343,22 @@ class LiveSession:
         """A processing step took `ns`."""
         self._metrics.add_step(ns)
 
+    def on_angles(self, rows: NDArray[np.float64]) -> None:
+        """Angles to store: rows of ``time_s`` and ANGLE_COLUMNS (deg), see :func:`angle_rows`."""
+        self._angles.append(rows)
+
+    def on_live_angles(self, rows: NDArray[np.float64], stamps: StepStamps | None) -> None:
+        """An ``angles`` frame for the clients: rows already decimated."""
+        if not self.broadcaster.has_subscribers:
+            return
+        self.broadcaster.publish(
+            "angles",
+            angles_message(rows[:, 0], rows[:, 1:]),
+            droppable=True,
+            entered_ns=stamps.frame_in_ns if stamps is not None else 0,
+            stamps=stamps,
+        )
+
     def on_events(self, events: list[Event], stamps: StepStamps | None, core: CoreState) -> None:
         """Store and publish a step's events; `stamps` None: latency not measured."""
         self.core = core
@@ -348,7 +366,13 @@ class LiveSession:
         entered_ns = stamps.frame_in_ns if stamps is not None else 0
         for e in events:
             if isinstance(e, AngleBlock):
-                self._on_angles(e, entered_ns, stamps)
+                if len(e):
+                    rows = angle_rows(e)
+                    self.on_angles(rows)
+                    if self.broadcaster.has_subscribers:
+                        live = self._live_angles.take(rows)
+                        if live is not None:
+                            self.on_live_angles(live, stamps)
             elif isinstance(e, Cue):
                 self.cues.append(e)
                 doc = e.to_dict()
@@ -365,29 +389,6 @@ class LiveSession:
                 publish("rep_cancelled", encode(e.to_dict()), entered_ns=entered_ns, stamps=stamps)
             elif isinstance(e, StatusEvent):
                 self._publish_status(e.kind, e.detail)
-
-    def _on_angles(self, block: AngleBlock, entered_ns: int, stamps: StepStamps | None) -> None:
-        n = len(block)
-        if n == 0:
-            return
-        angles = np.column_stack([block.angles_deg[c] for c in ANGLE_COLUMNS])
-        self._angles.append(np.column_stack([block.time_s, angles]))
-        if not self.broadcaster.has_subscribers:
-            return
-        # Decimate on session time: the first grid sample of each 1/angle_rate_hz bucket.
-        bucket = np.floor(block.time_s * self._angle_rate).astype(np.int64)
-        keep = bucket > self._angle_bucket
-        keep[1:] &= bucket[1:] != bucket[:-1]
-        if not keep.any():
-            return
-        self._angle_bucket = int(bucket[keep][-1])
-        self.broadcaster.publish(
-            "angles",
-            angles_message(block.time_s[keep], angles[keep]),
-            droppable=True,
-            entered_ns=entered_ns,
-            stamps=stamps,
-        )
 
     # ------------------------------------------------------------------ the end
 
@@ -460,3 +461,26 @@ def failure_text(exc: BaseException) -> str:
     if isinstance(exc, IngestError | RecordingError):
         return text
     return f"internal error: {type(exc).__name__}: {text}"
+
+
+def angle_rows(block: AngleBlock) -> NDArray[np.float64]:
+    """A block's angles as stored: rows of ``time_s`` then ANGLE_COLUMNS, deg."""
+    return np.column_stack([block.time_s, *(block.angles_deg[c] for c in ANGLE_COLUMNS)])
+
+
+class AngleDecimator:
+    """Which angle rows go live: the first grid sample of each 1/`rate_hz` of session time."""
+
+    def __init__(self, rate_hz: float) -> None:
+        self._rate_hz = rate_hz
+        self._bucket = -1
+
+    def take(self, rows: NDArray[np.float64]) -> NDArray[np.float64] | None:
+        """The rows (see :func:`angle_rows`) that start a new bucket, or None."""
+        bucket = np.floor(rows[:, 0] * self._rate_hz).astype(np.int64)
+        keep = bucket > self._bucket
+        keep[1:] &= bucket[1:] != bucket[:-1]
+        if not keep.any():
+            return None
+        self._bucket = int(bucket[keep][-1])
+        return rows[keep]

@@ -14,9 +14,10 @@ session's state and fan-out (:class:`~service.LiveSession`), which sees a
 Wire: a socket pair; each direction carries frames of a 4-byte length and a pickle. A
 worker sends, once per turn of its event loop, everything its engines reported
 meanwhile, in order: the :class:`~service._engine.EngineSink` calls with their
-arguments (raw samples and step timings gathered for up to
-:data:`RAW_INTERVAL_S`, see :class:`_PipeSink`), every sensor's counters (twice a
-second), and the end of an engine. Time
+arguments (raw samples, the angles to store and step timings gathered for up to
+:data:`RAW_INTERVAL_S`, and of each step's angles only the live frames due; see
+:class:`_PipeSink`), every sensor's counters (twice a second), and the end of an
+engine. Time
 stamps (``time.monotonic_ns``) are one system clock in every process, so latency is
 measured across the hop (it falls in the ``processing`` stage: from the step in
 the worker to the message published in the server).
@@ -41,10 +42,21 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from ingest import SensorSource, open_source
-from processing import ImuSamples, Placement, warm_up
-from service._engine import SessionEngine, concat_samples
-from service._session import EngineFailure, LiveSession, expected_failure, failure_text
+from processing import AngleBlock, Event, ImuSamples, Placement, warm_up
+from service._engine import CoreState, SessionEngine, concat_samples
+from service._metrics import StepStamps
+from service._session import (
+    AngleDecimator,
+    EngineFailure,
+    LiveSession,
+    angle_rows,
+    expected_failure,
+    failure_text,
+)
 
 _log = logging.getLogger("service.workers")
 
@@ -118,13 +130,15 @@ class _Worker:
 
     # -- commands
 
-    def _on_start(self, sid: str, spec: dict[str, Any], paced: bool, interval_s: float) -> None:
+    def _on_start(
+        self, sid: str, spec: dict[str, Any], paced: bool, interval_s: float, angle_rate_hz: float
+    ) -> None:
         try:
             source = self._factory(spec)
         except Exception as exc:  # validated by the server already: unlikely
             self._emit(sid, ("end", failure_text(exc), expected_failure(exc), [], ()))
             return
-        sink = _PipeSink(self, sid)
+        sink = _PipeSink(self, sid, angle_rate_hz)
         engine = SessionEngine(source, sink, paced=paced, feed_interval_s=interval_s)
         self._engines[sid] = engine
         self._sinks[sid] = sink
@@ -181,20 +195,26 @@ class _Worker:
 class _PipeSink:
     """An EngineSink whose calls go to the server, with their arguments.
 
-    In order, except two kinds of report off the live path, gathered and sent at
-    least every :data:`RAW_INTERVAL_S` (by a timer if no more data comes): raw samples
-    (``on_batch``, only stored; one message per sensor) and step timings (``on_step``,
-    metrics). They go before any sensor or state report, so those stay in order with
-    them; a step's events can reach the server up to RAW_INTERVAL_S before the raw
-    samples behind them. One message per sensor per interval instead of one per
-    notification: pickling a notification's few samples cost the worker as much as
-    decoding them.
+    In order, except what is off the live path, gathered and sent at least every
+    :data:`RAW_INTERVAL_S` (by a timer if no more data comes): raw samples
+    (``on_batch``, only stored; one message per sensor), the angles to store
+    (``on_angles``) and step timings (``on_step``, metrics). They go before any sensor
+    or state report, so those stay in order with them; a step's events can reach the
+    server up to RAW_INTERVAL_S before the raw samples behind them. Of a step's angles
+    only the live frames due (decimated here, :class:`~service._session.AngleDecimator`) go at
+    once (``on_live_angles``), so a step that produced nothing else sends nothing most
+    of the time. One message per interval instead of one per notification or step:
+    pickling a notification's few samples cost the worker as much as decoding them,
+    and the server as much again to read them.
     """
 
-    def __init__(self, worker: _Worker, sid: str) -> None:
+    def __init__(self, worker: _Worker, sid: str, angle_rate_hz: float) -> None:
         self._emit = worker._emit
         self._sid = sid
         self._raw: dict[Placement, list[ImuSamples]] = {}
+        self._angles: list[NDArray[np.float64]] = []
+        self._live_angles = AngleDecimator(angle_rate_hz)
+        self._core: CoreState | None = None
         self._steps: list[int] = []
         self._raw_due_s = 0.0  # the first batch goes at once: it starts the session
         self._raw_timer: asyncio.TimerHandle | None = None
@@ -216,6 +236,10 @@ class _PipeSink:
         raw, self._raw = self._raw, {}
         for placement, parts in raw.items():
             self._emit(self._sid, ("on_batch", placement, concat_samples(parts)))
+        if self._angles:
+            angles, self._angles = self._angles, []
+            rows = angles[0] if len(angles) == 1 else np.concatenate(angles)
+            self._emit(self._sid, ("on_angles", rows))
         if self._steps:
             steps, self._steps = self._steps, []
             self._emit(self._sid, ("on_steps", steps))
@@ -232,8 +256,23 @@ class _PipeSink:
         self.flush_raw()
         self._emit(self._sid, ("on_processing", *args))
 
-    def on_events(self, *args: Any) -> None:
-        self._emit(self._sid, ("on_events", *args))
+    def on_events(self, events: list[Event], stamps: StepStamps | None, core: CoreState) -> None:
+        others: list[Event] = []
+        for e in events:
+            if not isinstance(e, AngleBlock):
+                others.append(e)
+            elif len(e):
+                rows = angle_rows(e)
+                self._angles.append(rows)
+                live = self._live_angles.take(rows)
+                if live is not None:
+                    if others:  # in order: what the step produced before these angles
+                        self._emit(self._sid, ("on_events", others, stamps, core))
+                        others, self._core = [], core
+                    self._emit(self._sid, ("on_live_angles", live, stamps))
+        if others or core != self._core:
+            self._emit(self._sid, ("on_events", others, stamps, core))
+            self._core = core
 
     def on_step(self, ns: int) -> None:
         self._steps.append(ns)  # step timings (metrics only) go with the raw samples
@@ -245,7 +284,17 @@ class _PipeSink:
 class RemoteEngine:
     """A session's engine running in a worker process, as the session sees it."""
 
-    _SINK_CALLS = frozenset({"on_batch", "on_sensor", "on_waiting", "on_processing", "on_events"})
+    _SINK_CALLS = frozenset(
+        {
+            "on_batch",
+            "on_angles",
+            "on_sensor",
+            "on_waiting",
+            "on_processing",
+            "on_events",
+            "on_live_angles",
+        }
+    )
 
     def __init__(
         self,
@@ -437,6 +486,7 @@ class WorkerPool:
         placements: tuple[Placement, ...],
         paced: bool,
         feed_interval_s: float,
+        angle_rate_hz: float,
     ) -> RemoteEngine:
         """Start a session's engine in the least busy worker."""
         worker = min(self._workers, key=lambda w: len(w.engines))
@@ -444,7 +494,7 @@ class WorkerPool:
             worker, sid, sink, placements=placements, relay=spec.get("kind") == "relay"
         )
         worker.engines[sid] = engine
-        worker.send(("start", sid, dict(spec), paced, feed_interval_s))
+        worker.send(("start", sid, dict(spec), paced, feed_interval_s, angle_rate_hz))
         return engine
 
     async def close(self, timeout_s: float = 15.0) -> None:

@@ -117,6 +117,7 @@ def test_a_session_in_a_worker_process_gives_what_it_gives_in_the_server(tmp_pat
     body = {"athlete": "Ada", "source": {"kind": "simulated", "speed": 0.0, "seed": 3}}
     results = []
     raw_rows: list[int] = []
+    angles_csv: list[str] = []
     steps: list[int] = []
     for workers in (0, 1):
         settings = Settings(
@@ -128,6 +129,7 @@ def test_a_session_in_a_worker_process_gives_what_it_gives_in_the_server(tmp_pat
             # raw sample (stored), every step's timing (metrics).
             sid = c.get("/api/sessions", headers=AUTH).json()["sessions"][0]["id"]
             raw_rows.append(c.get(f"/api/sessions/{sid}/raw.csv", headers=AUTH).text.count("\n"))
+            angles_csv.append(c.get(f"/api/sessions/{sid}/angles.csv", headers=AUTH).text)
             steps.append(c.get("/api/metrics", headers=AUTH).json()["processing"]["count"])
             if workers:
                 # A relay session lives in a worker too, and is fed through the server.
@@ -149,6 +151,8 @@ def test_a_session_in_a_worker_process_gives_what_it_gives_in_the_server(tmp_pat
     for kind in ("rep", "cue", "bottom"):
         assert seen1.get(kind) == seen0.get(kind)
     assert raw_rows[1] == raw_rows[0] > 10_000
+    # Angles to store travel with the raw samples, apart from the live frames.
+    assert angles_csv[1] == angles_csv[0] and angles_csv[0].count("\n") > 10_000
     assert steps[0] > 0 and steps[1] > 0  # (speed 0: few, large steps)
 
 
@@ -173,7 +177,7 @@ async def test_a_worker_sends_held_raw_samples_on_time_without_more_data():
         def _emit(self, sid, op):
             sent.append((sid, op))
 
-    sink = _PipeSink(Worker(), "s1")  # type: ignore[arg-type]
+    sink = _PipeSink(Worker(), "s1", 25.0)  # type: ignore[arg-type]
     one = ImuSamples(np.array([0.01]), np.zeros((1, 3)), np.zeros((1, 3)))
     sink.on_batch(Placement.SACRUM, one)  # the first goes at once
     sink.on_batch(Placement.SACRUM, one)
@@ -182,3 +186,43 @@ async def test_a_worker_sends_held_raw_samples_on_time_without_more_data():
     await asyncio.sleep(RAW_INTERVAL_S + 0.1)
     assert [op[0] for _, op in sent] == ["on_batch", "on_batch", "on_steps"]
     assert sent[2][1][1] == [1234]
+
+
+async def test_a_worker_sends_a_steps_angles_live_only_when_a_frame_is_due():
+    # Every step's angles are stored (sent with the raw samples); of them only the live
+    # frames due at Settings.angle_rate_hz go at once, in order with the step's other
+    # events; a step with nothing else to say sends nothing.
+    from processing import ANGLE_COLUMNS, AngleBlock, StatusEvent
+    from service._engine import CoreState
+    from service._workers import _PipeSink
+
+    sent: list[tuple] = []
+
+    class Worker:
+        def _emit(self, sid, op):
+            sent.append(op)
+
+    def block(*t_s: float) -> AngleBlock:
+        t = np.array(t_s)
+        return AngleBlock(t, {c: t * (i + 1) for i, c in enumerate(ANGLE_COLUMNS)})
+
+    sink = _PipeSink(Worker(), "s1", 10.0)  # type: ignore[arg-type]
+    core = CoreState(True, 1)
+    status = StatusEvent("set", 0.15, "set 1", ())
+    stamps = StepStamps(1, 2, 3)
+    sink.on_events([block(0.00, 0.01), status, block(0.10, 0.11)], stamps, core)
+    assert [op[0] for op in sent] == ["on_live_angles", "on_events", "on_live_angles"]
+    assert sent[0][1][:, 0].tolist() == [0.00] and sent[2][1][:, 0].tolist() == [0.10]
+    assert sent[0][1][0, 1:].tolist() == [0.0] * 6
+    assert sent[1][1:] == ([status], stamps, core)
+    sent.clear()
+    sink.on_events([block(0.12, 0.13)], stamps, core)  # same bucket, same state: nothing
+    assert sent == []
+    sink.on_events([block(0.14)], stamps, CoreState(True, 2))  # the state changed
+    assert [op[0] for op in sent] == ["on_events"] and sent[0][3] == CoreState(True, 2)
+    sent.clear()
+    sink.flush_raw()
+    ((name, rows),) = sent
+    assert name == "on_angles"
+    assert rows[:, 0].tolist() == [0.00, 0.01, 0.10, 0.11, 0.12, 0.13, 0.14]
+    assert rows[:, 2].tolist() == pytest.approx(2 * rows[:, 0])  # the second angle: 2 t
