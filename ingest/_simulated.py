@@ -6,6 +6,7 @@ import asyncio
 import bisect
 import math
 import time
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -191,12 +192,15 @@ class SimulatedSource(SensorSource):
         to that of decoding it.
         """
         start = time.monotonic()
-        due_s = (start + timeline.host_ns * (1e-9 / self.speed)).tolist()
-        host_ns = (self.t0_ns + timeline.host_ns).tolist()
-        rel_s = (timeline.host_ns * 1e-9).tolist()
-        ends = timeline.ends.tolist()
+        # Typed arrays, not lists: indexed as fast, and the garbage collector does not
+        # walk their ~20 000 numbers per session on every full collection (with dozens
+        # of sessions in a process, lists made each full collection a ~10 ms pause).
+        due_s = array("d", (start + timeline.host_ns * (1e-9 / self.speed)).tobytes())
+        host_ns = array("q", (self.t0_ns + timeline.host_ns).tobytes())
+        rel_s = array("d", (timeline.host_ns * 1e-9).tobytes())
+        ends = array("q", timeline.ends.astype(np.int64).tobytes())
         blob = timeline.payloads
-        codes = timeline.codes.tolist()
+        codes = timeline.codes.tobytes()
         by_code = {c: self._channel(Placement(PlacementCode(c).label)) for c in set(codes)}
         channels = list(self._channels.values())
         i, n = 0, len(due_s)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import gc
 import logging
 import re
 import socket
@@ -16,6 +15,7 @@ from fastapi import FastAPI
 
 from service._app import create_app
 from service._config import ApiToken, Settings, resolve_token
+from service._gc import settle as settle_gc
 from service._manager import SourceFactory
 from service._store import Store
 
@@ -144,8 +144,8 @@ async def serve(
         if await wait_started(server, serving):
             # Everything built so far (modules, the app, the database) lives as long as
             # the server: keep it out of the collector, whose full collections would
-            # otherwise walk it all and stop the event loop for ~0.1 s.
-            gc.freeze()
+            # otherwise walk it all and stop the event loop for ~0.1 s; and space them.
+            settle_gc()
             shown = f"[{host}]" if ":" in host else host
             announce(f"squatsense: serving on http://{shown}:{port} (data: {settings.data_dir})")
         await serving

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import multiprocessing
 import os
@@ -48,6 +47,7 @@ from numpy.typing import NDArray
 from ingest import SensorSource, open_source
 from processing import AngleBlock, Event, ImuSamples, Placement, warm_up
 from service._engine import CoreState, SessionEngine, concat_samples
+from service._gc import settle as settle_gc
 from service._metrics import StepStamps
 from service._session import (
     AngleDecimator,
@@ -92,7 +92,7 @@ def _frame(obj: Any) -> bytes:
 def worker_main(sock: socket.socket, factory: SourceFactory | None) -> None:
     """Entry point of a worker process: serve the server on `sock` until told to stop."""
     warm_up()  # the core's compiled loops, before any session needs them
-    gc.freeze()  # the modules just imported (and the loops) live as long as the process
+    settle_gc()  # the modules just imported (and the loops) live as long as the process
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the whole group
         asyncio.run(_Worker(sock, factory).run())
 
