@@ -124,8 +124,12 @@ def serve_main(data: str, workers: int, tick_s: float | None) -> None:
     """The server process."""
     from pydantic import SecretStr
 
+    import service._metrics
     from service import Settings, serve
 
+    # Every message of the run in the percentiles: the service's windows keep the newest
+    # 10 000 values, only the last ~10 s of angle frames with 50 athletes.
+    service._metrics.WINDOW = 100_000_000
     factory = functools.partial(bench_source, stats_dir=data, tick_s=tick_s)
     factory({"kind": "simulated"})  # simulate (and instrument) before serving
     settings = Settings(data_dir=Path(data), port=0, token=SecretStr(TOKEN), workers=workers)

@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from firmware_protocol import PlacementCode, Record, RecordKind
 from ingest._channel import placement_code
 from ingest._errors import SourceSpecError
-from ingest._source import RecordPlayer, SensorSource, SourceParams
+from ingest._source import _FLUSH_RECORDS, RecordPlayer, SensorSource, SourceParams
 from processing import Placement
 from simulator import LinkParams, SimulatedSession, SimulationConfig, merged_notifications, simulate
 
@@ -174,24 +174,27 @@ class SimulatedSource(SensorSource):
         timeline = await asyncio.to_thread(self._timeline, session)
         # Session time 0 is when the virtual sensors start, not when simulating began.
         self._t0_ns = time.monotonic_ns()
+        start = time.monotonic()
         player = RecordPlayer(self, time_base_ns=0)
         if self.speed == 0:
             await play_records(self, self._records(timeline), player, self.speed)
             return
         for info in timeline.infos:
             await self._emit(player.add(info))
-        await self._play_paced(timeline)
+        await self._play_paced(timeline, start)
 
-    async def _play_paced(self, timeline: _Timeline) -> None:
+    async def _play_paced(self, timeline: _Timeline, start: float) -> None:
         """Hand the frames over as their arrival times come, as :func:`play_records` does.
 
-        The same batches and silence checks (what is due when the task wakes is decoded
-        together, one call per sensor, then every sensor is checked for silence at the
-        newest frame's time), without a record object per frame: with many live
-        sessions in one process, the simulation's own cost per notification was close
-        to that of decoding it.
+        The same batches and silence checks (what is due when the task wakes, at most
+        ``_FLUSH_RECORDS`` frames, is decoded together, one call per sensor, then every
+        sensor is checked for silence at the newest frame's time; with
+        ``SourceParams.tick_s``, frames are due at the tick after their arrival),
+        without a record object per frame: with many live sessions in one process, the
+        simulation's own cost per notification was close to that of decoding it. A
+        pass that did not sleep (the task is behind) gives way to the event loop after
+        its batch.
         """
-        start = time.monotonic()
         # Typed arrays, not lists: indexed as fast, and the garbage collector does not
         # walk their ~20 000 numbers per session on every full collection (with dozens
         # of sessions in a process, lists made each full collection a ~10 ms pause).
@@ -203,14 +206,22 @@ class SimulatedSource(SensorSource):
         codes = timeline.codes.tobytes()
         by_code = {c: self._channel(Placement(PlacementCode(c).label)) for c in set(codes)}
         channels = list(self._channels.values())
+        ticked = self.params.tick_s > 0
         i, n = 0, len(due_s)
         while i < n:
             now = time.monotonic()
-            if due_s[i] > now:
-                wake = self.next_tick(due_s[i])
+            wake = self.next_tick(due_s[i])
+            slept = wake > now
+            if slept:
                 await asyncio.sleep(wake - now)
                 now = max(time.monotonic(), wake)
-            j = max(bisect.bisect_right(due_s, now, i), i + 1)
+            last = min(i + _FLUSH_RECORDS, n)
+            if ticked:  # due: its tick has come
+                j = i + 1
+                while j < last and self.next_tick(due_s[j]) <= now:
+                    j += 1
+            else:
+                j = min(max(bisect.bisect_right(due_s, now, i), i + 1), last)
             if j == i + 1:  # the usual case, live: one notification
                 items = by_code[codes[i]].feed([host_ns[i]], [blob[ends[i] : ends[j]]])
             else:
@@ -226,6 +237,8 @@ class SimulatedSource(SensorSource):
                 items += ch.tick(rel_s[j - 1])
             i = j
             await self._emit(items)
+            if not slept:
+                await asyncio.sleep(0)
 
 
 @dataclass(frozen=True)

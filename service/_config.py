@@ -54,7 +54,7 @@ class Settings(BaseSettings):
         Longest time received samples wait before they are handed to the database
         writer, s; the writer commits within 0.1 s more, so a killed server loses
         under half a second (with `workers`, up to 0.2 s more: a worker sends raw
-        samples every 0.2 s). Default 0.4 s.
+        samples and angles every 0.2 s). Default 0.4 s.
     max_live_sessions : int
         Sessions that may run at once; creating another answers 429. Default 100.
     feed_interval_s : float

@@ -14,8 +14,8 @@ operations in order and commits at most every ``commit_interval_s`` (0.1 s) whil
 busy, at once when idle or when someone awaits. With ``synchronous=NORMAL`` in WAL
 mode a committed transaction survives a killed process; the session task hands samples
 over at least every ``Settings.raw_flush_s`` (0.4 s), so a server killed mid-session
-keeps all but its last half second (with worker processes, which send raw samples
-every 0.2 s, its last 0.7 s). Reads open their own short-lived connection
+keeps all but its last half second (with worker processes, which send raw samples and
+angles every 0.2 s, its last 0.7 s). Reads open their own short-lived connection
 (WAL lets them run beside the writer) and are meant to be called through
 ``asyncio.to_thread``.
 

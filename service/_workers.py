@@ -23,8 +23,8 @@ measured across the hop (it falls in the ``processing`` stage: from the step in
 the worker to the message published in the server).
 
 A worker that dies takes its sessions with it: they fail with that reason, and what
-they stored (raw samples, reps) is kept; raw samples it still held (≤ RAW_INTERVAL_S)
-are lost with it.
+they stored (raw samples, angles, reps) is kept; the raw samples and angles it still
+held (≤ RAW_INTERVAL_S) are lost with it.
 """
 
 from __future__ import annotations
@@ -221,6 +221,10 @@ class _PipeSink:
 
     def on_batch(self, placement: Placement, samples: ImuSamples) -> None:
         self._raw.setdefault(placement, []).append(samples)
+        self._held()
+
+    def _held(self) -> None:
+        """Something was added to what is held: send it all if due, else set the timer."""
         wait_s = self._raw_due_s - time.monotonic()
         if wait_s <= 0:
             self.flush_raw()
@@ -273,9 +277,12 @@ class _PipeSink:
         if others or core != self._core:
             self._emit(self._sid, ("on_events", others, stamps, core))
             self._core = core
+        if self._angles:
+            self._held()
 
     def on_step(self, ns: int) -> None:
         self._steps.append(ns)  # step timings (metrics only) go with the raw samples
+        self._held()
 
 
 # ----------------------------------------------------------------------------- server

@@ -15,6 +15,7 @@ from ingest import (
     ReplaySource,
     SensorBatch,
     SimulatedSource,
+    SourceParams,
     SourceSpecError,
     StatusKind,
     export_raw_log,
@@ -110,12 +111,14 @@ class _FakeClock:
         return round(self.s * 1e9)
 
 
+@pytest.mark.parametrize("tick_s", [0.0, 0.1])
 async def test_a_paced_simulation_batches_exactly_as_a_paced_replay_of_it(
-    drifting_dropout, tmp_path, monkeypatch
+    drifting_dropout, tmp_path, monkeypatch, tick_s
 ):
     # The simulated source has its own paced loop (no record objects); a replay goes
     # through play_records. On one clock, each must hand over the same frames at the
-    # same moments: the same batches, samples, time stamps, counters and events.
+    # same moments: the same batches, samples, time stamps, counters and events (with a
+    # tick, a frame is due at the tick after its arrival).
     import ingest._replay
     import ingest._simulated
 
@@ -130,11 +133,12 @@ async def test_a_paced_simulation_batches_exactly_as_a_paced_replay_of_it(
         monkeypatch.setattr(module, "time", clock)
     monkeypatch.setattr(asyncio, "sleep", sleep)
     raw = tmp_path / "paced.sslog"
-    live = SimulatedSource(session=drifting_dropout, speed=3.0)
+    params = SourceParams(tick_s=tick_s)
+    live = SimulatedSource(session=drifting_dropout, speed=3.0, params=params)
     with RawLogWriter(raw) as log:
         live.add_record_sink(log)
         b0, e0 = await drain(live)
-    replay = ReplaySource(raw, speed=3.0)
+    replay = ReplaySource(raw, speed=3.0, params=params)
     b1, e1 = await drain(replay)
     assert set(b0) == set(b1) == set(Placement)
     for placement in b0:
@@ -146,6 +150,9 @@ async def test_a_paced_simulation_batches_exactly_as_a_paced_replay_of_it(
         assert live.stats()[placement] == replay.stats()[placement]
     assert e0 == e1
     assert any(e.kind is StatusKind.DISCONNECTED for e in e0)
+    # Frames of 3 samples every 30 ms: one per batch, or ~3 per 100 ms tick.
+    sizes = np.array([len(b) for b in b0[Placement.SACRUM]])
+    assert np.median(sizes) == (9 if tick_s else 3)
 
 
 async def test_raw_log_replays_to_exactly_the_live_samples_and_exports_csv(tmp_path):

@@ -194,7 +194,7 @@ async def test_a_worker_sends_a_steps_angles_live_only_when_a_frame_is_due():
     # events; a step with nothing else to say sends nothing.
     from processing import ANGLE_COLUMNS, AngleBlock, StatusEvent
     from service._engine import CoreState
-    from service._workers import _PipeSink
+    from service._workers import RAW_INTERVAL_S, _PipeSink
 
     sent: list[tuple] = []
 
@@ -207,6 +207,7 @@ async def test_a_worker_sends_a_steps_angles_live_only_when_a_frame_is_due():
         return AngleBlock(t, {c: t * (i + 1) for i, c in enumerate(ANGLE_COLUMNS)})
 
     sink = _PipeSink(Worker(), "s1", 10.0)  # type: ignore[arg-type]
+    sink.flush_raw()  # as after a session's first samples (they go at once)
     core = CoreState(True, 1)
     status = StatusEvent("set", 0.15, "set 1", ())
     stamps = StepStamps(1, 2, 3)
@@ -221,7 +222,7 @@ async def test_a_worker_sends_a_steps_angles_live_only_when_a_frame_is_due():
     sink.on_events([block(0.14)], stamps, CoreState(True, 2))  # the state changed
     assert [op[0] for op in sent] == ["on_events"] and sent[0][3] == CoreState(True, 2)
     sent.clear()
-    sink.flush_raw()
+    await asyncio.sleep(RAW_INTERVAL_S + 0.1)  # held angles go on time, no more data needed
     ((name, rows),) = sent
     assert name == "on_angles"
     assert rows[:, 0].tolist() == [0.00, 0.01, 0.10, 0.11, 0.12, 0.13, 0.14]
