@@ -150,9 +150,10 @@ async def test_a_paced_simulation_batches_exactly_as_a_paced_replay_of_it(
         assert live.stats()[placement] == replay.stats()[placement]
     assert e0 == e1
     assert any(e.kind is StatusKind.DISCONNECTED for e in e0)
-    # Frames of 3 samples every 30 ms: one per batch, or ~3 per 100 ms tick.
+    # Frames of 3 samples every 30 ms: one per batch, or all of a tick's 0.3 s of session
+    # time (0.1 s at 3x speed).
     sizes = np.array([len(b) for b in b0[Placement.SACRUM]])
-    assert np.median(sizes) == (9 if tick_s else 3)
+    assert np.median(sizes) == (30 if tick_s else 3)
 
 
 async def test_raw_log_replays_to_exactly_the_live_samples_and_exports_csv(tmp_path):
