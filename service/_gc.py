@@ -10,8 +10,11 @@ with 50 athletes live (a few thousand objects per session: tasks, connections, r
 - young collections :data:`YOUNG_THRESHOLD` allocations apart instead of CPython's
   700: full collections follow every 100 young ones, so they come ten times less
   often (each young one then walks up to that many new objects, which are still hot:
-  well under a millisecond). Cyclic garbage is found as surely, only later; the
-  memory benchmark (2 h) shows no growth.
+  well under a millisecond). Cyclic garbage is found as surely, only later: in the
+  2-hour memory benchmark the server's RSS stays within 2 MB (docs/performance.md).
+
+The arithmetic is CPython 3.11's (to 3.13); 3.14's incremental collector spaces its
+work differently, and only the freeze would still matter there.
 """
 
 from __future__ import annotations
