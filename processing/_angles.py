@@ -76,6 +76,22 @@ def _rotate(q, v0, v1, v2):  # pragma: no cover - compiled
 
 
 @compiled
+def _incl_lat(q, v0, v1, v2, a0, a1, a2):  # pragma: no cover - compiled
+    """Inclination and lateral angle (rad) of one sample: see segment_angles_rad."""
+    vx, vy, vz = _rotate(q, v0, v1, v2)
+    ax, ay, _ = _rotate(q, a0, a1, a2)
+    # The flexion axis's horizontal direction; one pointing straight up
+    # (segment lying on its side) has none: the sagittal plane is undefined.
+    norm = np.sqrt(ax * ax + ay * ay)
+    if norm > 1e-6:
+        ax, ay = ax / norm, ay / norm
+    else:
+        ax, ay = np.nan, np.nan
+    forward = vx * ay - vy * ax  # f = a_h × z = (a_y, -a_x, 0)
+    return np.arctan2(forward, vz), np.arcsin(min(max(vx * ax + vy * ay, -1.0), 1.0))
+
+
+@compiled
 def _angles(q, vertical, axis):  # pragma: no cover - compiled
     # Compiled: a live session computes the angles of a few samples on every step,
     # where a dozen array operations cost their call overhead many times over.
@@ -86,16 +102,51 @@ def _angles(q, vertical, axis):  # pragma: no cover - compiled
         for i in range(n):
             j = i if vertical.shape[1] > 1 else 0
             m = i if axis.shape[1] > 1 else 0
-            vx, vy, vz = _rotate(q[s, i], vertical[s, j, 0], vertical[s, j, 1], vertical[s, j, 2])
-            ax, ay, _ = _rotate(q[s, i], axis[s, m, 0], axis[s, m, 1], axis[s, m, 2])
-            # The flexion axis's horizontal direction; one pointing straight up
-            # (segment lying on its side) has none: the sagittal plane is undefined.
-            norm = np.sqrt(ax * ax + ay * ay)
-            if norm > 1e-6:
-                ax, ay = ax / norm, ay / norm
-            else:
-                ax, ay = np.nan, np.nan
-            forward = vx * ay - vy * ax  # f = a_h × z = (a_y, -a_x, 0)
-            incl[s, i] = np.arctan2(forward, vz)
-            lat[s, i] = np.arcsin(min(max(vx * ax + vy * ay, -1.0), 1.0))
+            incl[s, i], lat[s, i] = _incl_lat(
+                q[s, i],
+                vertical[s, j, 0],
+                vertical[s, j, 1],
+                vertical[s, j, 2],
+                axis[s, m, 0],
+                axis[s, m, 1],
+                axis[s, m, 2],
+            )
     return incl, lat
+
+
+#: numpy's rad2deg factor (``np.rad2deg(x)`` is ``x * (180 / pi)``, bit for bit).
+_DEG = 180.0 / np.pi
+
+
+@compiled
+def _angle_table(q, vertical, axis, roles):  # pragma: no cover - compiled
+    """The six reported angles, deg, shape (6, N) in ANGLE_COLUMNS order.
+
+    `q` (S, N, 4), `vertical` and `axis` (S, 3); `roles` the sensor index of the
+    sacrum, L1 (-1: none), left and right shank. Per sample, as :func:`_angles` and
+    then the arithmetic of ``processing._pipeline.angles_from`` (one call per step).
+    """
+    n = q.shape[1]
+    out = np.empty((6, n))
+    sac, lum, left, right = roles[0], roles[1], roles[2], roles[3]
+    incl = np.empty(q.shape[0])
+    lat = np.empty(q.shape[0])
+    for i in range(n):
+        for s in range(q.shape[0]):
+            incl[s], lat[s] = _incl_lat(
+                q[s, i],
+                vertical[s, 0],
+                vertical[s, 1],
+                vertical[s, 2],
+                axis[s, 0],
+                axis[s, 1],
+                axis[s, 2],
+            )
+        out[0, i] = incl[sac] * _DEG
+        out[1, i] = (incl[lum] - incl[sac]) * _DEG if lum >= 0 else np.nan
+        out[2, i] = incl[left] * _DEG
+        out[3, i] = incl[right] * _DEG
+        # Toward the midline: to the right for the left leg, to the left for the right.
+        out[4, i] = -(lat[left] * _DEG)
+        out[5, i] = lat[right] * _DEG
+    return out

@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from processing._angles import sensor_angles_rad
+from processing._angles import _angle_table
 from processing._calibration import (
     Calibrated,
     CalibrationEvent,
     Calibrator,
     OrientedBlock,
+    SensorCalibration,
     StandingFinder,
 )
 from processing._events import (
@@ -43,34 +44,59 @@ from processing._types import ImuSamples
 from processing.consts import ANGLE_COLUMNS, REQUIRED_PLACEMENTS, Placement
 
 
-def angles_from(calibrated: Calibrated) -> AngleBlock:
-    """The six reported angles of a calibrated block, deg (docs/conventions.md)."""
+def angles_from(calibrated: Calibrated, cache: _CalibrationArrays | None = None) -> AngleBlock:
+    """The six reported angles of a calibrated block, deg (docs/conventions.md).
+
+    Pelvic tilt is the sacrum's inclination; lumbar flexion the L1 sensor's minus the
+    sacrum's (NaN without L1); ankle dorsiflexion each shank's inclination; knee in
+    each shank's lateral angle toward the midline (to the right for the left leg).
+    `cache` keeps the calibration as arrays between the calls of one session.
+    """
     block, cal = calibrated.block, calibrated.calibration
-    order = list(cal)
-    # Every sensor in one call (this runs on every step of a live session).
-    all_incl, all_lat = sensor_angles_rad(
-        np.stack([block.quat[p] for p in order]),
-        np.array([[cal[p].vertical] for p in order]),
-        np.array([[cal[p].flexion_axis] for p in order]),
-    )
-    incl = dict(zip(order, all_incl, strict=True))
-    lat = dict(zip(order, all_lat, strict=True))
-    nan = np.full(len(block), np.nan)
-    deg = np.rad2deg
-    angles = {
-        "pelvic_tilt_deg": deg(incl[Placement.SACRUM]),
-        "lumbar_flexion_deg": (
-            deg(incl[Placement.LUMBAR] - incl[Placement.SACRUM])
-            if Placement.LUMBAR in incl
-            else nan
-        ),
-        "ankle_df_left_deg": deg(incl[Placement.SHIN_LEFT]),
-        "ankle_df_right_deg": deg(incl[Placement.SHIN_RIGHT]),
-        # Toward the midline: to the right for the left leg, to the left for the right.
-        "knee_in_left_deg": -deg(lat[Placement.SHIN_LEFT]),
-        "knee_in_right_deg": deg(lat[Placement.SHIN_RIGHT]),
-    }
-    return AngleBlock(block.time_s, angles)
+    vertical, axis, roles = (cache or _CalibrationArrays()).of(cal)
+    # Every sensor in one call (this runs on every step of a live session), on arrays
+    # of the one type the kernel is compiled for (C order: a stack of arrays that are
+    # also in Fortran order would not be).
+    q = np.empty((len(cal), len(block), 4))
+    for i, p in enumerate(cal):
+        q[i] = block.quat[p]
+    table = _angle_table(q, vertical, axis, roles)
+    return AngleBlock(block.time_s, dict(zip(ANGLE_COLUMNS, table, strict=True)))
+
+
+class _CalibrationArrays:
+    """A calibration as the arrays the angle kernel takes, kept while it holds."""
+
+    def __init__(self) -> None:
+        self._key: tuple[object, ...] = ()
+        self._arrays: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]
+
+    def of(
+        self, cal: Mapping[Placement, SensorCalibration]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+        # The same (immutable) objects in the same order: the same arrays. Holding
+        # them in the key keeps their identity from being reused.
+        key = (*cal.keys(), *cal.values())
+        if len(key) != len(self._key) or any(
+            a is not b for a, b in zip(key, self._key, strict=False)
+        ):
+            order = list(cal)
+            roles = [
+                order.index(p) if p in cal else -1
+                for p in (
+                    Placement.SACRUM,
+                    Placement.LUMBAR,
+                    Placement.SHIN_LEFT,
+                    Placement.SHIN_RIGHT,
+                )
+            ]
+            self._arrays = (
+                np.array([cal[p].vertical for p in order], dtype=np.float64),
+                np.array([cal[p].flexion_axis for p in order], dtype=np.float64),
+                np.array(roles, dtype=np.int64),
+            )
+            self._key = key
+        return self._arrays
 
 
 class SessionProcessor:
@@ -102,6 +128,7 @@ class SessionProcessor:
         self._orientation: OrientationTracker | None = None
         self._calibrator: Calibrator | None = None
         self._reps = RepTracker(self.params)
+        self._cal_arrays = _CalibrationArrays()
         self._finished = False
 
     # -- state for callers -------------------------------------------------------------
@@ -174,7 +201,7 @@ class SessionProcessor:
         return events
 
     def _angles_and_reps(self, piece: Calibrated) -> list[Event]:
-        angles = angles_from(piece)
+        angles = angles_from(piece, self._cal_arrays)
         return [angles, *self._reps.update(angles, piece.block.k0)]
 
     def _find_standing(self, chunk: GridChunk, events: list[Event]) -> GridChunk | None:

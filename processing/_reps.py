@@ -63,25 +63,30 @@ class RepTracker:
         self._k_start = 0
         self.reps: list[RepMetrics] = []
 
-    def _append(self, k0: int, angles: dict[str, NDArray[np.float64]]) -> None:
+    def _append(
+        self, k0: int, angles: dict[str, NDArray[np.float64]], depth: NDArray[np.float64]
+    ) -> None:
         if self._n == 0:
             self._k0 = k0
         elif k0 != self._k0 + self._n:
             raise ValueError(
                 f"angle blocks must be consecutive: expected k={self._k0 + self._n}, got {k0}"
             )
-        rows = np.column_stack([*(angles[c] for c in ANGLE_COLUMNS), depth_deg(angles)])
-        if self._n + rows.shape[0] > self._hist.shape[0]:
+        n_new = depth.shape[0]
+        if self._n + n_new > self._hist.shape[0]:
             # Grow geometrically (amortised O(1) per sample), keeping only what _trim keeps.
             keep = self._hist[max(self._n - self._keep, 0) : self._n]
             self._k0 += self._n - keep.shape[0]
             self._n = keep.shape[0]
-            size = max(2 * (self._n + rows.shape[0]), 4 * self._keep)
-            grown = np.empty((size, rows.shape[1]))
+            size = max(2 * (self._n + n_new), 4 * self._keep)
+            grown = np.empty((size, self._hist.shape[1]))
             grown[: self._n] = keep
             self._hist = grown
-        self._hist[self._n : self._n + rows.shape[0]] = rows
-        self._n += rows.shape[0]
+        rows = self._hist[self._n : self._n + n_new]
+        for i, c in enumerate(ANGLE_COLUMNS):
+            rows[:, i] = angles[c]
+        rows[:, -1] = depth
+        self._n += n_new
 
     def _seg(self, name: str, k_from: int, k_to: int) -> NDArray[np.float64]:
         col = len(ANGLE_COLUMNS) if name == "depth" else ANGLE_COLUMNS.index(name)
@@ -96,9 +101,9 @@ class RepTracker:
         self, block: AngleBlock, k0: int
     ) -> list[BottomReached | RepMetrics | Cue | RepCancelled]:
         """Consume the angles on grid points ``k0 ..``; return bottoms, reps and cues."""
-        self._append(k0, block.angles_deg)
-        out: list[BottomReached | RepMetrics | Cue | RepCancelled] = []
         d = depth_deg(block.angles_deg)
+        self._append(k0, block.angles_deg, d)
+        out: list[BottomReached | RepMetrics | Cue | RepCancelled] = []
         for ev in self._detector.update(k0, d):
             if isinstance(ev, BottomEvent):
                 out.extend(self._on_bottom(ev))

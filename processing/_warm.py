@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from processing._angles import _angles
+from processing._angles import _angle_table, _angles
 from processing._calibration import _quiet_windows
 from processing._orientation import _turn_coupling
 from processing._timebase import _interpolate
 
 #: Every compiled loop of the core (each is compiled for one set of argument types).
-KERNELS = (_turn_coupling, _angles, _interpolate, _quiet_windows)
+KERNELS = (_turn_coupling, _angles, _angle_table, _interpolate, _quiet_windows)
 
 
 def warm_up() -> None:
@@ -33,5 +33,6 @@ def warm_up() -> None:
         np.ones(11),
     )
     _angles(np.zeros((1, 2, 4)), np.ones((1, 1, 3)), np.ones((1, 1, 3)))
+    _angle_table(np.zeros((1, 2, 4)), np.ones((1, 3)), np.ones((1, 3)), np.zeros(4, np.int64))
     _interpolate(np.arange(2.0), np.zeros((2, 6)), np.ones(1) * 0.5, 0.1)
     _quiet_windows(np.zeros((3, 6)), 2, np.ones(6))

@@ -370,3 +370,51 @@ def test_angle_block_pickles_whole():
         np.testing.assert_array_equal(back.angles_deg[k], angles[k])
     empty = pickle.loads(pickle.dumps(AngleBlock(np.zeros(0), {k: np.zeros(0) for k in angles})))
     assert len(empty) == 0 and list(empty.angles_deg) == list(ANGLE_COLUMNS)
+
+
+@pytest.mark.parametrize("with_lumbar", [True, False])
+def test_angles_from_is_the_documented_arithmetic_of_the_inclinations(with_lumbar):
+    # angles_from runs one compiled loop per step; it must give, bit for bit, what the
+    # conventions say of the per-sensor inclinations (segment_angles_rad), NaN rows
+    # (a gap) included, whatever the calibration's order, and follow a changed one.
+    from processing._calibration import Calibrated, OrientedBlock, SensorCalibration
+    from processing._pipeline import _CalibrationArrays, angles_from
+
+    rng = np.random.default_rng(7)
+    placements = [Placement.SHIN_RIGHT, Placement.SACRUM, Placement.SHIN_LEFT]
+    if with_lumbar:
+        placements.insert(1, Placement.LUMBAR)
+    n = 9
+    quat = {p: Rotation.random(n, random_state=rng).as_quat() for p in placements}
+    quat[Placement.SACRUM][3] = np.nan
+
+    def unit(v):
+        return v / np.linalg.norm(v)
+
+    cache = _CalibrationArrays()
+    for _ in range(2):  # a second calibration: the cache must not keep the first
+        cal = {
+            p: SensorCalibration(unit(rng.normal(size=3)), unit(rng.normal(size=3)))
+            for p in placements
+        }
+        block = OrientedBlock(0, np.arange(n) / 100.0, quat, {}, {})
+        got = angles_from(Calibrated(block, cal), cache).angles_deg
+        incl, lat = {}, {}
+        for p in placements:
+            incl[p], lat[p] = segment_angles_rad(quat[p], cal[p].vertical, cal[p].flexion_axis)
+        want = {
+            "pelvic_tilt_deg": np.rad2deg(incl[Placement.SACRUM]),
+            "lumbar_flexion_deg": (
+                np.rad2deg(incl[Placement.LUMBAR] - incl[Placement.SACRUM])
+                if with_lumbar
+                else np.full(n, np.nan)
+            ),
+            "ankle_df_left_deg": np.rad2deg(incl[Placement.SHIN_LEFT]),
+            "ankle_df_right_deg": np.rad2deg(incl[Placement.SHIN_RIGHT]),
+            "knee_in_left_deg": -np.rad2deg(lat[Placement.SHIN_LEFT]),
+            "knee_in_right_deg": np.rad2deg(lat[Placement.SHIN_RIGHT]),
+        }
+        assert list(got) == list(want)
+        for name in want:
+            np.testing.assert_array_equal(got[name], want[name], err_msg=name)
+        assert np.isnan(got["pelvic_tilt_deg"][3]) and not np.isnan(got["pelvic_tilt_deg"][2])
