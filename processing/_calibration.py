@@ -138,6 +138,7 @@ class Calibrated:
 
 #: The calibrator's look-back keeps the blocks it is given joined in groups of this many.
 _JOIN_BLOCKS = 32
+_NONE = np.empty(0, dtype=np.intp)
 
 #: Up to this many new rows, :meth:`QuietDetector.update` reduces the windows directly.
 _FEW_ROWS = 8
@@ -166,24 +167,29 @@ class QuietDetector:
 
     def update(
         self, acc: Mapping[Placement, NDArray], gyr: Mapping[Placement, NDArray]
-    ) -> tuple[NDArray[np.bool_], dict[Placement, NDArray], dict[Placement, NDArray]]:
-        """Flags for the new samples, and history + new samples of acc and gyr (joined)."""
+    ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+        """Flags for the new samples, and history + new samples side by side (joined).
+
+        The joined array has six columns per sensor, angular rate then specific force
+        (:meth:`columns` takes them apart).
+        """
         w = self.window
         # All sensors' six axes side by side: two passes per call, whatever the number
         # of sensors (this runs on every tick of a live session).
-        new = np.concatenate([a for p in self.placements for a in (gyr[p], acc[p])], axis=1)
-        joined = np.vstack([self._tail, new]) if self._tail is not None else new
-        n_new = new.shape[0]
+        first = acc[self.placements[0]]
+        n_new = first.shape[0]
+        n_old = 0 if self._tail is None else self._tail.shape[0]
+        joined = np.empty((n_old + n_new, 6 * len(self.placements)))
+        if self._tail is not None:
+            joined[:n_old] = self._tail
+        for i, p in enumerate(self.placements):
+            joined[n_old:, 6 * i : 6 * i + 3] = gyr[p]
+            joined[n_old:, 6 * i + 3 : 6 * i + 6] = acc[p]
+        self._tail = joined[-(w - 1) :]
         if n_new <= _FEW_ROWS and joined.shape[0] >= w + n_new - 1:
             # A live tick: the windows ending at the few new rows, reduced directly
             # (a NaN makes its window's range NaN: not quiet, as below).
-            quiet_new = _quiet_windows(joined[-(w + n_new - 1) :], w, self._limits6)
-            self._tail = joined[-(w - 1) :]
-            joined_gyr = {p: joined[:, 6 * i : 6 * i + 3] for i, p in enumerate(self.placements)}
-            joined_acc = {
-                p: joined[:, 6 * i + 3 : 6 * i + 6] for i, p in enumerate(self.placements)
-            }
-            return quiet_new, joined_acc, joined_gyr
+            return _quiet_windows(joined[-(w + n_new - 1) :], w, self._limits6), joined
         hi = maximum_filter1d(
             np.where(np.isnan(joined), np.inf, joined),
             w,
@@ -200,11 +206,16 @@ class QuietDetector:
         )
         quiet = np.all(hi - lo < self._limits6, axis=1)
         quiet[: w - 1] = False  # windows reaching before the data are not quiet
-        self._tail = joined[-(w - 1) :]
-        joined_gyr = {p: joined[:, 6 * i : 6 * i + 3] for i, p in enumerate(self.placements)}
-        joined_acc = {p: joined[:, 6 * i + 3 : 6 * i + 6] for i, p in enumerate(self.placements)}
         # Flags of history samples were reported before.
-        return quiet[joined.shape[0] - new.shape[0] :], joined_acc, joined_gyr
+        return quiet[n_old:], joined
+
+    def columns(
+        self, joined: NDArray[np.float64]
+    ) -> tuple[dict[Placement, NDArray], dict[Placement, NDArray]]:
+        """The specific force and the angular rate of each sensor in a joined array."""
+        acc = {p: joined[:, 6 * i + 3 : 6 * i + 6] for i, p in enumerate(self.placements)}
+        gyr = {p: joined[:, 6 * i : 6 * i + 3] for i, p in enumerate(self.placements)}
+        return acc, gyr
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,11 +255,12 @@ class StandingFinder:
         self, k0: int, acc: Mapping[Placement, NDArray], gyr: Mapping[Placement, NDArray]
     ) -> Standing | None:
         """The first quiet window ending in these samples, if any."""
-        quiet, ja, jg = self._quiet.update(acc, gyr)
+        quiet, joined = self._quiet.update(acc, gyr)
         hits = np.flatnonzero(quiet)
         if hits.size == 0:
             return None
-        n_hist = next(iter(ja.values())).shape[0] - quiet.size
+        ja, jg = self._quiet.columns(joined)
+        n_hist = joined.shape[0] - quiet.size
         end = n_hist + int(hits[0])  # index in the joined arrays
         w = self.window
         vertical, bias = {}, {}
@@ -319,6 +331,7 @@ class Calibrator:
         self._w = self._quiet.window
         self._was_quiet = True  # the first quiet window after motion triggers a check
         self.calibration: dict[Placement, SensorCalibration] = {}
+        self._copy: dict[Placement, SensorCalibration] | None = None  # see _snapshot
         self._vertical: dict[Placement, NDArray[np.float64]] = dict(standing.vertical)
         # Sensors whose flexion axis is (re-)learned on the next squats. While any is,
         # data is held back and released once it is known.
@@ -331,6 +344,7 @@ class Calibrator:
         self._recent: deque[OrientedBlock] = deque()
         self._latest: list[OrientedBlock] = []
         self._recent_n = 0
+        self._recent_end: int | None = None  # grid index after the last block kept
         self._axes: dict[Placement, list[NDArray[np.float64]]] = {p: [] for p in self.placements}
         self._squats_seen = 0
         self._detector = self._new_detector()
@@ -373,22 +387,28 @@ class Calibrator:
         """
         events: list[CalibrationEvent] = []
         out: list[Calibrated] = []
-        quiet_end, acc_joined, _ = self._quiet.update(block.acc_mps2, block.gyr_rps)
-        offset = next(iter(acc_joined.values())).shape[0] - len(block)
-        previous = np.concatenate([[self._was_quiet], quiet_end[:-1]])
-        starts = np.flatnonzero(quiet_end & ~previous)
+        quiet_end, joined = self._quiet.update(block.acc_mps2, block.gyr_rps)
+        offset = joined.shape[0] - len(block)
+        if not quiet_end.size or (self._was_quiet and quiet_end.all()) or not quiet_end.any():
+            starts = _NONE  # most steps: no quiet standing begins here
+        else:
+            previous = np.concatenate([[self._was_quiet], quiet_end[:-1]])
+            starts = np.flatnonzero(quiet_end & ~previous)
         if quiet_end.size:
             self._was_quiet = bool(quiet_end[-1])
-        self._push_recent(block)
+        if self._learning or starts.size:
+            # Looked back into only while an axis is learned (a slip, checked at a
+            # start of quiet standing, can begin that within this block).
+            self._push_recent(block)
         pos = 0
         for stop in [*(int(i) + 1 for i in starts), len(block)]:
             if stop > pos:
-                sub = block.slice(pos, stop)
+                sub = block if pos == 0 and stop == len(block) else block.slice(pos, stop)
                 was_holding = self.holding
                 self._learn_from(sub, events)
                 if was_holding and not self.holding:
                     # The axes are known: everything held back, and this piece, use them.
-                    cal = dict(self.calibration)
+                    cal = self._snapshot()
                     out.extend(Calibrated(b, cal) for b in [*self._held, sub])
                     self._held.clear()
                     self._held_n = 0
@@ -397,15 +417,27 @@ class Calibrator:
                     self._held_n += len(sub)
                     out.extend(self._trim_held())
                 else:
-                    out.append(Calibrated(sub, dict(self.calibration)))
+                    out.append(Calibrated(sub, self._snapshot()))
             if self.ready and stop - 1 in starts:
+                acc_joined = self._quiet.columns(joined)[0]
                 self._check_slip(acc_joined, offset + stop - 1, block, stop - 1, events)
             pos = stop
         return [c for c in out if len(c.block)], events
 
+    def _snapshot(self) -> dict[Placement, SensorCalibration]:
+        """The calibration as it stands, a copy made once per change (shared, not mutated)."""
+        if self._copy is None:
+            self._copy = dict(self.calibration)
+        return self._copy
+
     def _push_recent(self, block: OrientedBlock) -> None:
         if not len(block):
             return
+        if self._recent_end != block.k0:  # pushes paused: what is kept is not joined to this
+            self._recent.clear()
+            self._latest = []
+            self._recent_n = 0
+        self._recent_end = block.k0 + len(block)
         self._latest.append(block)
         self._recent_n += len(block)
         if len(self._latest) >= _JOIN_BLOCKS:
@@ -427,7 +459,7 @@ class Calibrator:
             oldest = self._held.popleft()
             self._held_n -= len(oldest)
             if self.ready:
-                released.append(Calibrated(oldest, dict(self.calibration)))
+                released.append(Calibrated(oldest, self._snapshot()))
         return released
 
     # -- learning the axes -------------------------------------------------------------
@@ -527,6 +559,7 @@ class Calibrator:
             corr = np.corrcoef(incl[ok], depth[ok])[0, 1] if ok.sum() > 2 else 1.0
             sign = -1.0 if corr < 0 else 1.0
         self.calibration[pl] = SensorCalibration(vertical, sign * axis)
+        self._copy = None
 
     # -- strap slips -------------------------------------------------------------------
     def flush(self) -> list[Calibrated]:
@@ -537,7 +570,7 @@ class Calibrator:
         """
         if not self.ready:
             return []
-        out = [Calibrated(b, dict(self.calibration)) for b in self._held if len(b)]
+        out = [Calibrated(b, self._snapshot()) for b in self._held if len(b)]
         self._held.clear()
         self._held_n = 0
         return out
@@ -564,6 +597,7 @@ class Calibrator:
         axis = _rotate_between(old.vertical, now[pl], old.flexion_axis)
         self._vertical[pl] = now[pl]
         self.calibration[pl] = SensorCalibration(now[pl], _perpendicular_unit(axis, now[pl]))
+        self._copy = None
         if not self._learning:
             self._detector = self._new_detector()  # it slept while nothing was learned
         self._learning.add(pl)
