@@ -141,17 +141,25 @@ class TurnCoupling:
         gyr_rps: dict[Placement, NDArray[np.float64]],
         acc_mps2: dict[Placement, NDArray[np.float64]],
         bias_rps: dict[Placement, NDArray[np.float64]],
+        stacked: NDArray[np.float64] | None = None,
     ) -> dict[Placement, NDArray[np.float64]]:
         """Every sensor's angular rate on a grid chunk without its learned coupling.
 
-        NaN rows (a sensor missing) stay NaN and teach nothing.
+        NaN rows (a sensor missing) stay NaN and teach nothing. `stacked`, shape
+        (sensors, n, 6), is the same samples side by side (specific force then angular
+        rate, sensors in ``placements`` order) where the caller has them so.
         """
         if not self.active:
             return gyr_rps
         pl = self.placements
+        if stacked is None:
+            first = gyr_rps[pl[0]]
+            stacked = np.empty((len(pl), first.shape[0], 6))
+            for s, p in enumerate(pl):
+                stacked[s, :, :3] = acc_mps2[p]
+                stacked[s, :, 3:] = gyr_rps[p]
         out = _turn_coupling(
-            np.stack([gyr_rps[p] for p in pl]),  # (sensors, n, 3)
-            np.stack([acc_mps2[p] for p in pl]),
+            stacked,
             self._bias_of(bias_rps),
             self._vertical,
             self._has_vertical,
@@ -169,8 +177,11 @@ class TurnCoupling:
 
 
 @compiled
-def _turn_coupling(gyr, acc, bias, vertical, has_vertical, sums, params):  # pragma: no cover
+def _turn_coupling(imu, bias, vertical, has_vertical, sums, params):  # pragma: no cover
     """:meth:`TurnCoupling.correct` on stacked arrays, sample by sample (compiled).
+
+    `imu` is (sensors, n, 6): specific force, then angular rate; returns the corrected
+    angular rate, (sensors, n, 3).
 
     One loop over the samples, the state (`vertical`, `has_vertical`, `sums`) carried
     in place, so any chunking gives the same bits. Per sample and sensor: the rate
@@ -183,8 +194,8 @@ def _turn_coupling(gyr, acc, bias, vertical, has_vertical, sums, params):  # pra
     a, still2, acc2_lo, acc2_hi = params[0], params[1], params[2], params[3]
     min_turn, max_turn, agreement, max_across2 = params[4], params[5], params[6], params[7]
     prior, max_coupling, dt = params[8], params[9], params[10]
-    n_s, n = gyr.shape[0], gyr.shape[1]
-    out = np.empty_like(gyr)
+    n_s, n = imu.shape[0], imu.shape[1]
+    out = np.empty((n_s, n, 3))
     rate = np.empty((n_s, 3))
     unit = np.empty((n_s, 3))
     along = np.empty(n_s)
@@ -194,17 +205,17 @@ def _turn_coupling(gyr, acc, bias, vertical, has_vertical, sums, params):  # pra
         for s in range(n_s):
             r2 = 0.0
             for k in range(3):
-                rate[s, k] = gyr[s, i, k] - bias[s, k]
+                rate[s, k] = imu[s, i, 3 + k] - bias[s, k]
                 r2 += rate[s, k] * rate[s, k]
-            acc2 = acc[s, i, 0] ** 2 + acc[s, i, 1] ** 2 + acc[s, i, 2] ** 2
+            acc2 = imu[s, i, 0] ** 2 + imu[s, i, 1] ** 2 + imu[s, i, 2] ** 2
             plausible = acc2 > acc2_lo and acc2 < acc2_hi  # False for NaN
             if plausible and not has_vertical[s]:
                 for k in range(3):
-                    vertical[s, k] = acc[s, i, k]
+                    vertical[s, k] = imu[s, i, k]
                 has_vertical[s] = True
             if plausible and r2 < still2:
                 for k in range(3):
-                    vertical[s, k] = a * acc[s, i, k] + (1.0 - a) * vertical[s, k]
+                    vertical[s, k] = a * imu[s, i, k] + (1.0 - a) * vertical[s, k]
             if has_vertical[s]:
                 size = np.sqrt(vertical[s, 0] ** 2 + vertical[s, 1] ** 2 + vertical[s, 2] ** 2)
                 for k in range(3):
@@ -248,10 +259,17 @@ def _turn_coupling(gyr, acc, bias, vertical, has_vertical, sums, params):  # pra
             scale = min(1.0, max_coupling / max(size, 1e-12))
             c = (c0 * scale, c1 * scale, c2 * scale)
             for k in range(3):
-                v = gyr[s, i, k] - c[k] * al
+                v = imu[s, i, 3 + k] - c[k] * al
                 # No vertical yet (or a missing sample): the rate passes unchanged.
-                out[s, i, k] = gyr[s, i, k] if np.isnan(v) else v
+                out[s, i, k] = imu[s, i, 3 + k] if np.isnan(v) else v
     return out
+
+
+def _in_order(chunk: GridChunk, order: tuple[Placement, ...]) -> NDArray[np.float64] | None:
+    """The chunk's samples side by side, if it has them and in `order`; else None."""
+    if chunk.stacked is not None and tuple(chunk.acc_mps2) == order:
+        return chunk.stacked
+    return None
 
 
 class OrientationTracker:
@@ -278,6 +296,7 @@ class OrientationTracker:
         turn_coupling: bool = True,
     ):
         self._ts = 1.0 / fs_hz
+        self._order = tuple(placements)
         self._coupling = TurnCoupling(placements, fs_hz) if turn_coupling else None
         self._clip = float(bias_clip_dps)
         self._filters: dict[Placement, VQF | None] = {p: None for p in placements}
@@ -311,7 +330,9 @@ class OrientationTracker:
         if self._coupling is not None and n:
             # Against the offsets of the opening quiet stand: fixed, so chunking cannot
             # change what the coupling sees.
-            gyr = self._coupling.correct(chunk.gyr_rps, chunk.acc_mps2, self._bias0)
+            gyr = self._coupling.correct(
+                chunk.gyr_rps, chunk.acc_mps2, self._bias0, _in_order(chunk, self._order)
+            )
         for p, filt in self._filters.items():
             valid = chunk.valid[p]
             if n and filt is not None and valid.all():  # the common case: no gap

@@ -69,6 +69,7 @@ class _CalibrationArrays:
 
     def __init__(self) -> None:
         self._key: tuple[object, ...] = ()
+        self._cal: object = None
         self._arrays: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]
 
     def of(
@@ -76,6 +77,9 @@ class _CalibrationArrays:
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
         # The same (immutable) objects in the same order: the same arrays. Holding
         # them in the key keeps their identity from being reused.
+        if cal is self._cal:  # the calibrator hands out one copy until it changes
+            return self._arrays
+        self._cal = cal
         key = (*cal.keys(), *cal.values())
         if len(key) != len(self._key) or any(
             a is not b for a, b in zip(key, self._key, strict=False)

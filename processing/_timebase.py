@@ -39,6 +39,10 @@ class GridChunk:
     acc_mps2, gyr_rps : dict of Placement to ndarray, shape (K, 3)
         NaN where the sensor is missing.
     valid : dict of Placement to ndarray of bool, shape (K,)
+    stacked : ndarray, shape (S, K, 6), optional
+        The same samples side by side, specific force then angular rate, sensors in
+        the order of ``acc_mps2`` (the dicts are views of it), where the resampler
+        made them so; None otherwise.
     """
 
     k0: int
@@ -46,17 +50,19 @@ class GridChunk:
     acc_mps2: dict[Placement, NDArray[np.float64]]
     gyr_rps: dict[Placement, NDArray[np.float64]]
     valid: dict[Placement, NDArray[np.bool_]]
+    stacked: NDArray[np.float64] | None = None
 
     def __len__(self) -> int:
         return int(self.time_s.shape[0])
 
 
 class _SensorBuffer:
-    __slots__ = ("times", "values")
+    __slots__ = ("times", "values", "last_s")
 
     def __init__(self) -> None:
         self.times = np.empty(0)
         self.values = np.empty((0, 6))
+        self.last_s = -np.inf  # time of the newest sample
 
     def append(self, samples: ImuSamples) -> None:
         t = np.asarray(samples.time_s, dtype=np.float64)
@@ -65,23 +71,22 @@ class _SensorBuffer:
         v = np.concatenate([samples.acc_mps2, samples.gyr_rps], axis=1)
         if self.times.size:
             # Late or repeated samples (already covered) cannot be placed any more.
-            keep = t > self.times[-1]
+            keep = t > self.last_s
             if not keep.all():
                 t, v = t[keep], v[keep]
         self.times = np.concatenate([self.times, t])
         self.values = np.concatenate([self.values, v])
+        self.last_s = float(self.times[-1])
 
-    @property
-    def last_s(self) -> float:
-        return float(self.times[-1]) if self.times.size else -np.inf
+    def sample_into(
+        self, t: NDArray[np.float64], max_gap_s: float, out: NDArray, valid: NDArray
+    ) -> None:
+        """Interpolate at grid times ``t`` into ``out`` (K, 6) and ``valid`` (K,).
 
-    def sample(self, t: NDArray[np.float64], max_gap_s: float) -> tuple[NDArray, NDArray]:
-        """Interpolate at grid times ``t``; NaN and invalid where a long gap (or no data) is."""
-        return _interpolate(self.times, self.values, t, max_gap_s)
-
-    def trim_before(self, t: float) -> None:
-        """Drop samples no longer needed for grid points after ``t`` (keep the last ≤ t)."""
-        i = int(np.searchsorted(self.times, t, side="right")) - 1
+        NaN and invalid where a long gap (or no data) is. Then drop the samples no
+        longer needed for grid points after ``t[-1]`` (keep the last one at or before it).
+        """
+        i = _interpolate(self.times, self.values, t, max_gap_s, out, valid)
         if i > 0:
             self.times = self.times[i:]
             self.values = self.values[i:]
@@ -157,29 +162,39 @@ class GridResampler:
             return None
         k = np.arange(self._next_k, k_end)
         t = k / self.fs_hz
-        acc, gyr, valid = {}, {}, {}
-        for p, buf in self._buffers.items():
-            values, ok = buf.sample(t, self.max_gap_s)
-            acc[p], gyr[p], valid[p] = values[:, :3], values[:, 3:], ok
-            buf.trim_before(float(t[-1]))
+        # All sensors side by side in one array (the orientation stage takes them so);
+        # the per-sensor dicts are views of it.
+        stacked = np.empty((len(self._buffers), len(t), 6))
+        valid = np.empty((len(self._buffers), len(t)), dtype=np.bool_)
+        for s, buf in enumerate(self._buffers.values()):
+            buf.sample_into(t, self.max_gap_s, stacked[s], valid[s])
         self._next_k = k_end
-        return GridChunk(int(k[0]), t, acc, gyr, valid)
+        order = self._buffers.keys()
+        return GridChunk(
+            int(k[0]),
+            t,
+            {p: stacked[s, :, :3] for s, p in enumerate(order)},
+            {p: stacked[s, :, 3:] for s, p in enumerate(order)},
+            {p: valid[s] for s, p in enumerate(order)},
+            stacked,
+        )
 
 
 @compiled
-def _interpolate(times, values, t, max_gap_s):  # pragma: no cover - compiled
-    """Linear interpolation of `values` (m, 6) at increasing times `t` (k,).
+def _interpolate(times, values, t, max_gap_s, out, valid):  # pragma: no cover - compiled
+    """Linear interpolation of `values` (m, 6) at increasing times `t` (k,) into `out`.
 
     A point is valid where a sample falls exactly on it, or where the samples just
-    before and after it are at most `max_gap_s` apart; elsewhere its row is NaN.
-    Compiled: a live session samples each sensor at a few points on every step.
+    before and after it are at most `max_gap_s` apart; elsewhere its row is NaN and
+    `valid` False. Returns the index of the last sample at or before ``t[-1]`` (-1:
+    none). Compiled: a live session samples each sensor at a few points on every step.
     """
     m, k = times.shape[0], t.shape[0]
-    out = np.full((k, values.shape[1]), np.nan)
-    valid = np.zeros(k, dtype=np.bool_)
     # The last sample at or before t[j] (-1: none): searched once, then scanned forward.
     i = np.searchsorted(times, t[0], side="right") - 1 if k else -1
     for j in range(k):
+        out[j, :] = np.nan
+        valid[j] = False
         while i + 1 < m and times[i + 1] <= t[j]:
             i += 1
         if i < 0:
@@ -192,4 +207,4 @@ def _interpolate(times, values, t, max_gap_s):  # pragma: no cover - compiled
         for c in range(values.shape[1]):
             out[j, c] = values[i, c] * (1.0 - w) + values[nxt, c] * w
         valid[j] = True
-    return out, valid
+    return i

@@ -22,10 +22,8 @@ def warm_up() -> None:
     every other session's. The arguments have the types the core passes, so nothing
     is compiled again later.
     """
-    f3 = np.zeros((1, 2, 3))
     _turn_coupling(
-        f3,
-        f3.copy(),
+        np.zeros((1, 2, 6)),
         np.zeros((1, 3)),
         np.ones((1, 3)),
         np.zeros(1, dtype=np.bool_),
@@ -34,5 +32,12 @@ def warm_up() -> None:
     )
     _angles(np.zeros((1, 2, 4)), np.ones((1, 1, 3)), np.ones((1, 1, 3)))
     _angle_table(np.zeros((1, 2, 4)), np.ones((1, 3)), np.ones((1, 3)), np.zeros(4, np.int64))
-    _interpolate(np.arange(2.0), np.zeros((2, 6)), np.ones(1) * 0.5, 0.1)
+    _interpolate(
+        np.arange(2.0),
+        np.zeros((2, 6)),
+        np.ones(1) * 0.5,
+        0.1,
+        np.empty((1, 1, 6))[0],
+        np.empty((1, 1), dtype=np.bool_)[0],
+    )
     _quiet_windows(np.zeros((3, 6)), 2, np.ones(6))
