@@ -1,9 +1,9 @@
 """Streaming excursion detector: standing → descent → bottom → ascent → standing.
 
-Works on a depth signal (degrees; NaN where unknown) on the common grid. It moves from
-threshold crossing to threshold crossing with numpy searches, never per sample in
-Python, and carries its state across chunks, so chunked input gives exactly the events
-of one batch.
+Works on a depth signal (degrees; NaN where unknown) on the common grid. One compiled
+loop (numba) walks the samples in order with the state carried from call to call, so
+chunked input gives exactly the events of one batch (a live step is a few samples,
+where array searches cost their call overhead many times over).
 
 An excursion *starts* where the depth last left ``rest_deg`` before exceeding
 ``start_deg``; its *bottom* is the deepest point, reported as soon as the depth has
@@ -17,11 +17,11 @@ waits for the depth to return to rest. Intervals are half-open grid indices:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
 import numpy as np
 from numpy.typing import NDArray
 
+from processing._jit import compiled
 from processing._params import ProcessingParams
 
 
@@ -57,11 +57,11 @@ class CancelledEvent:
 Event = BottomEvent | ExcursionEvent | CancelledEvent
 
 
-class _State(Enum):
-    IDLE = "idle"
-    ACTIVE = "active"  # descending, bottom not yet passed
-    ASCENT = "ascent"  # bottom passed
-    WAIT_REST = "wait_rest"  # dropped (too long); wait for standing
+# The detector's state, carried between calls in an int64 array (see _walk).
+_IDLE, _ACTIVE, _ASCENT, _WAIT_REST = 0, 1, 2, 3  # ACTIVE: descending, bottom not yet passed
+_STATE, _HAS_REST, _LAST_REST_K, _K_START, _K_PEAK, _HAS_GAP, _BOTTOM_SENT = range(7)
+# Events out of _walk: a kind, three grid indices and a gap flag per row, the depth apart.
+_BOTTOM, _EXCURSION, _CANCELLED = 0, 1, 2
 
 
 class ExcursionDetector:
@@ -93,121 +93,132 @@ class ExcursionDetector:
         self.start_deg = start_deg
         self.min_peak_deg = min_peak_deg
         self.bottom_rise_deg = bottom_rise_deg
-        self._min_k = int(round(min_s * fs_hz))
-        self._max_k = int(round(max_s * fs_hz))
-        self._state = _State.IDLE
-        self._last_rest_k: int | None = None
-        self._k_start = 0
-        self._peak = -np.inf
-        self._k_peak = 0
-        self._has_gap = False
-        self._bottom_sent = False
+        self._thresholds = np.array(
+            [rest_deg, start_deg, min_peak_deg, bottom_rise_deg], dtype=np.float64
+        )
+        self._limits_k = np.array(
+            [int(round(min_s * fs_hz)), int(round(max_s * fs_hz))], dtype=np.int64
+        )
+        self._state = np.zeros(7, dtype=np.int64)  # IDLE, no rest seen yet
+        self._peak = np.full(1, -np.inf)
 
     @property
     def active(self) -> bool:
         """True while an excursion is under way (between start and end)."""
-        return self._state in (_State.ACTIVE, _State.ASCENT)
+        return int(self._state[_STATE]) in (_ACTIVE, _ASCENT)
 
     def update(self, k0: int, depth_deg: NDArray[np.float64]) -> list[Event]:
         """Feed the depth on grid points ``k0 .. k0 + len - 1``; return events in order."""
-        d = np.asarray(depth_deg, dtype=np.float64)
-        n = d.size
+        d = np.ascontiguousarray(depth_deg, dtype=np.float64)
+        if d.size == 0:
+            return []
+        # At most one event per sample, and one more (a cancel and an end cannot share
+        # a sample; a bottom comes samples before the end of its excursion).
+        rows = np.empty((d.size + 1, 5), dtype=np.int64)
+        peaks = np.empty(d.size + 1)
+        m = _walk(
+            int(k0), d, self._thresholds, self._limits_k, self._state, self._peak, rows, peaks
+        )
         events: list[Event] = []
-        if n == 0:
-            return events
-        if self._state is _State.IDLE and not (d > self.start_deg).any():
-            # Standing (most live steps): only where it last was at rest changes.
-            rest = np.flatnonzero(d <= self.rest_deg)
-            if rest.size:
-                self._last_rest_k = k0 + int(rest[-1])
-            return events
-        rest_idx = np.flatnonzero(d <= self.rest_deg)
-        start_idx = np.flatnonzero(d > self.start_deg)
-        nan_idx = np.flatnonzero(np.isnan(d))
-
-        def next_in(idx: NDArray[np.intp], pos: int) -> int:
-            j = int(np.searchsorted(idx, pos))
-            return int(idx[j]) if j < idx.size else n
-
-        def last_before(idx: NDArray[np.intp], pos: int) -> int | None:
-            j = int(np.searchsorted(idx, pos)) - 1
-            return int(idx[j]) if j >= 0 else None
-
-        pos = 0
-        while pos < n:
-            if self._state is _State.IDLE:
-                i = next_in(start_idx, pos)
-                if i >= n:
-                    r = last_before(rest_idx, n)
-                    if r is not None and r >= pos:
-                        self._last_rest_k = k0 + r
-                    break
-                r = last_before(rest_idx, i)
-                if r is not None and r >= pos:
-                    self._last_rest_k = k0 + r
-                self._k_start = self._last_rest_k if self._last_rest_k is not None else k0 + i
-                self._peak, self._k_peak = -np.inf, self._k_start
-                self._has_gap = False
-                self._bottom_sent = False
-                self._state = _State.ACTIVE
-                pos = i
-            elif self._state in (_State.ACTIVE, _State.ASCENT):
-                end = next_in(rest_idx, pos)
-                # Too long: drop it once it passes max_s (within this chunk).
-                limit = self._k_start + self._max_k - k0
-                if limit < min(end, n):
-                    if self._bottom_sent:
-                        events.append(CancelledEvent(self._k_start, k0 + max(limit, pos)))
-                    self._state = _State.WAIT_REST
-                    pos = max(limit, pos)
-                    continue
-                seg = d[pos:end]
-                if next_in(nan_idx, pos) < end:
-                    self._has_gap = True
-                if self._state is _State.ACTIVE and seg.size:
-                    running = np.fmax.accumulate(np.concatenate([[self._peak], seg]))[1:]
-                    # A wobble before the minimum depth is not the bottom.
-                    passed = np.flatnonzero(
-                        (seg <= running - self.bottom_rise_deg) & (running >= self.min_peak_deg)
-                    )
-                    upto = int(passed[0]) + 1 if passed.size else seg.size
-                    part = seg[:upto]
-                    if np.any(np.isfinite(part)):
-                        j = int(np.nanargmax(part))
-                        if part[j] > self._peak:
-                            self._peak, self._k_peak = float(part[j]), k0 + pos + j
-                    if passed.size:
-                        self._state = _State.ASCENT
-                        self._bottom_sent = True
-                        events.append(
-                            BottomEvent(
-                                self._k_start, self._k_peak, k0 + pos + int(passed[0]), self._peak
-                            )
-                        )
-                        pos += upto
-                        continue
-                if end >= n:
-                    break
-                k_end = k0 + end
-                if self._peak >= self.min_peak_deg and k_end - self._k_start >= self._min_k:
-                    events.append(
-                        ExcursionEvent(
-                            self._k_start, self._k_peak, k_end, self._peak, self._has_gap
-                        )
-                    )
-                elif self._bottom_sent:
-                    events.append(CancelledEvent(self._k_start, k_end))
-                self._state = _State.IDLE
-                self._last_rest_k = k_end
-                pos = end
-            else:  # WAIT_REST
-                end = next_in(rest_idx, pos)
-                if end >= n:
-                    break
-                self._state = _State.IDLE
-                self._last_rest_k = k0 + end
-                pos = end
+        for (kind, a, b, c, gap), peak in zip(rows[:m].tolist(), peaks[:m].tolist(), strict=True):
+            if kind == _BOTTOM:
+                events.append(BottomEvent(a, b, c, peak))
+            elif kind == _EXCURSION:
+                events.append(ExcursionEvent(a, b, c, peak, bool(gap)))
+            else:
+                events.append(CancelledEvent(a, b))
         return events
+
+
+@compiled
+def _walk(k0, d, thresholds, limits_k, state, peak_out, rows, peaks):  # pragma: no cover
+    """The detector over `d` (grid points from `k0`), sample by sample (compiled).
+
+    `state` (int64, see the _STATE.. indices) and `peak_out[0]` (the running peak, deg)
+    are read and updated in place. Writes events into `rows` (kind, three grid indices,
+    the gap flag) and `peaks`; returns their number. Per sample: waiting at rest, a
+    start (where the depth last left rest), the peak and the bottom once the depth has
+    risen back `bottom_rise_deg`, the end back at rest (kept or, if its bottom was
+    reported, cancelled), or the drop of one lasting past `max_s` (then wait for rest).
+    """
+    rest, start, min_peak, rise = thresholds[0], thresholds[1], thresholds[2], thresholds[3]
+    min_k, max_k = limits_k[0], limits_k[1]
+    st = state[_STATE]
+    peak = peak_out[0]
+    m = 0
+    for j in range(d.shape[0]):
+        k = k0 + j
+        x = d[j]
+        at_rest = x <= rest  # False for NaN
+        if st == _WAIT_REST and at_rest:
+            st = _IDLE
+        if st == _IDLE:
+            if x > start:
+                # It began where the depth last left rest (or here, if never at rest).
+                state[_K_START] = state[_LAST_REST_K] if state[_HAS_REST] else k
+                peak = -np.inf
+                state[_K_PEAK] = state[_K_START]
+                state[_HAS_GAP] = 0
+                state[_BOTTOM_SENT] = 0
+                st = _ACTIVE
+            else:
+                if at_rest:
+                    state[_HAS_REST] = 1
+                    state[_LAST_REST_K] = k
+                continue
+        if st == _WAIT_REST:
+            continue
+        # ACTIVE or ASCENT.
+        if at_rest:
+            if peak >= min_peak and k - state[_K_START] >= min_k:
+                rows[m, 0] = _EXCURSION
+                rows[m, 1] = state[_K_START]
+                rows[m, 2] = state[_K_PEAK]
+                rows[m, 3] = k
+                rows[m, 4] = state[_HAS_GAP]
+                peaks[m] = peak
+                m += 1
+            elif state[_BOTTOM_SENT]:
+                rows[m, 0] = _CANCELLED
+                rows[m, 1] = state[_K_START]
+                rows[m, 2] = k
+                rows[m, 3] = 0
+                peaks[m] = peak
+                m += 1
+            st = _IDLE
+            state[_HAS_REST] = 1
+            state[_LAST_REST_K] = k
+            continue
+        if k >= state[_K_START] + max_k:
+            # Too long: dropped; wait for standing.
+            if state[_BOTTOM_SENT]:
+                rows[m, 0] = _CANCELLED
+                rows[m, 1] = state[_K_START]
+                rows[m, 2] = k
+                rows[m, 3] = 0
+                peaks[m] = peak
+                m += 1
+            st = _WAIT_REST
+            continue
+        if x != x:  # NaN
+            state[_HAS_GAP] = 1
+        if st == _ACTIVE:
+            if x > peak:
+                peak = x
+                state[_K_PEAK] = k
+            # A wobble before the minimum depth is not the bottom.
+            if x <= peak - rise and peak >= min_peak:
+                st = _ASCENT
+                state[_BOTTOM_SENT] = 1
+                rows[m, 0] = _BOTTOM
+                rows[m, 1] = state[_K_START]
+                rows[m, 2] = state[_K_PEAK]
+                rows[m, 3] = k
+                peaks[m] = peak
+                m += 1
+    state[_STATE] = st
+    peak_out[0] = peak
+    return m
 
 
 def squat_detector(params: ProcessingParams) -> ExcursionDetector:

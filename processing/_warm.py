@@ -6,11 +6,12 @@ import numpy as np
 
 from processing._angles import _angle_table, _angles
 from processing._calibration import _quiet_windows
+from processing._excursions import _walk
 from processing._orientation import _turn_coupling
 from processing._timebase import _interpolate
 
 #: Every compiled loop of the core (each is compiled for one set of argument types).
-KERNELS = (_turn_coupling, _angles, _angle_table, _interpolate, _quiet_windows)
+KERNELS = (_turn_coupling, _angles, _angle_table, _interpolate, _quiet_windows, _walk)
 
 
 def warm_up() -> None:
@@ -41,3 +42,13 @@ def warm_up() -> None:
         np.empty((1, 1), dtype=np.bool_)[0],
     )
     _quiet_windows(np.zeros((3, 6)), 2, np.ones(6))
+    _walk(
+        0,
+        np.zeros(2),
+        np.ones(4),
+        np.ones(2, dtype=np.int64),
+        np.zeros(7, dtype=np.int64),
+        np.zeros(1),
+        np.empty((3, 5), dtype=np.int64),
+        np.empty(3),
+    )

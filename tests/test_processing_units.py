@@ -107,6 +107,23 @@ def test_detector_chunked_equals_batch(cuts):
     assert feed_in_chunks(detector(), d, sorted(cuts)) == detector().update(0, d)
 
 
+def test_an_overlong_excursion_past_its_bottom_is_cancelled_whatever_the_chunking():
+    # Down to 40 deg and back up 5 (the bottom is passed), then stuck at 20 deg past
+    # max_s: the bottom is reported when passed and cancelled at max_s, in one batch as
+    # sample by sample (the detector used to drop the whole excursion in a batch that
+    # held both the bottom and max_s, and only there).
+    d = np.concatenate(
+        [np.zeros(100), np.linspace(0, 40, 150), np.linspace(40, 20, 100), np.full(1300, 20.0)]
+    )
+    d = np.concatenate([d, np.zeros(50)])
+    batch = detector().update(0, d)
+    assert feed_in_chunks(detector(), d, list(range(1, d.size))) == batch
+    assert [type(e) for e in batch] == [BottomEvent, CancelledEvent]
+    bottom, cancel = batch
+    assert bottom.k_bottom == 249 and bottom.peak_deg == 40.0
+    assert cancel.k_cancelled == cancel.k_start + int(12 * FS)
+
+
 # -- grid resampler -----------------------------------------------------------------
 def _samples(t):
     t = np.asarray(t, dtype=float)
