@@ -25,11 +25,6 @@ def encode(doc: Mapping[str, object]) -> str:
     return _encoder.encode(doc)
 
 
-def _finite_list(values: NDArray[np.float64], decimals: int) -> list[float | None]:
-    rounded = np.round(values, decimals).tolist()
-    return [None if math.isnan(v) else v for v in rounded]
-
-
 def angles_message(time_s: NDArray[np.float64], angles: NDArray[np.float64]) -> str:
     """An ``angles`` frame: ``time_s`` and the six angles as parallel lists.
 
@@ -41,8 +36,10 @@ def angles_message(time_s: NDArray[np.float64], angles: NDArray[np.float64]) -> 
         ``ANGLE_COLUMNS`` in deg, NaN where unknown.
     """
     doc: dict[str, object] = {"type": "angles", "time_s": np.round(time_s, 3).tolist()}
-    for i, column in enumerate(ANGLE_COLUMNS):
-        doc[column] = _finite_list(angles[:, i], 2)
+    # One rounding for the whole table (this runs for every frame to every client).
+    columns = np.round(angles, 2).T.tolist()
+    for column, values in zip(ANGLE_COLUMNS, columns, strict=True):
+        doc[column] = [None if math.isnan(v) else v for v in values]
     return encode(doc)
 
 
