@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import statistics
 from dataclasses import dataclass
 
 import numpy as np
@@ -164,7 +165,9 @@ class ClockMapper:
             return
         rate, offset = self._line(s, a)
         resid = a - (offset + rate * s)
-        keep = resid <= np.median(resid) + self.params.outlier_s
+        # statistics.median on a list: the same value as np.median (the middle one, or
+        # the mean of the two), for a few dozen windows at a tenth of its call cost.
+        keep = resid <= statistics.median(resid.tolist()) + self.params.outlier_s
         if keep.sum() >= 3 and not keep.all():
             rate, offset = self._line(s[keep], a[keep])
         self._rate, self._offset = rate, offset
