@@ -131,6 +131,18 @@ class ExcursionDetector:
 
 
 @compiled
+def _put(rows, peaks, m, kind, a, b, c, peak):  # pragma: no cover - compiled
+    """Write event row `m` (kind, three grid indices; no gap) and its depth; return m + 1."""
+    rows[m, 0] = kind
+    rows[m, 1] = a
+    rows[m, 2] = b
+    rows[m, 3] = c
+    rows[m, 4] = 0
+    peaks[m] = peak
+    return m + 1
+
+
+@compiled
 def _walk(k0, d, thresholds, limits_k, state, peak_out, rows, peaks):  # pragma: no cover
     """The detector over `d` (grid points from `k0`), sample by sample (compiled).
 
@@ -171,20 +183,10 @@ def _walk(k0, d, thresholds, limits_k, state, peak_out, rows, peaks):  # pragma:
         # ACTIVE or ASCENT.
         if at_rest:
             if peak >= min_peak and k - state[_K_START] >= min_k:
-                rows[m, 0] = _EXCURSION
-                rows[m, 1] = state[_K_START]
-                rows[m, 2] = state[_K_PEAK]
-                rows[m, 3] = k
-                rows[m, 4] = state[_HAS_GAP]
-                peaks[m] = peak
-                m += 1
+                m = _put(rows, peaks, m, _EXCURSION, state[_K_START], state[_K_PEAK], k, peak)
+                rows[m - 1, 4] = state[_HAS_GAP]
             elif state[_BOTTOM_SENT]:
-                rows[m, 0] = _CANCELLED
-                rows[m, 1] = state[_K_START]
-                rows[m, 2] = k
-                rows[m, 3] = 0
-                peaks[m] = peak
-                m += 1
+                m = _put(rows, peaks, m, _CANCELLED, state[_K_START], k, 0, peak)
             st = _IDLE
             state[_HAS_REST] = 1
             state[_LAST_REST_K] = k
@@ -192,12 +194,7 @@ def _walk(k0, d, thresholds, limits_k, state, peak_out, rows, peaks):  # pragma:
         if k >= state[_K_START] + max_k:
             # Too long: dropped; wait for standing.
             if state[_BOTTOM_SENT]:
-                rows[m, 0] = _CANCELLED
-                rows[m, 1] = state[_K_START]
-                rows[m, 2] = k
-                rows[m, 3] = 0
-                peaks[m] = peak
-                m += 1
+                m = _put(rows, peaks, m, _CANCELLED, state[_K_START], k, 0, peak)
             st = _WAIT_REST
             continue
         if x != x:  # NaN
@@ -210,12 +207,7 @@ def _walk(k0, d, thresholds, limits_k, state, peak_out, rows, peaks):  # pragma:
             if x <= peak - rise and peak >= min_peak:
                 st = _ASCENT
                 state[_BOTTOM_SENT] = 1
-                rows[m, 0] = _BOTTOM
-                rows[m, 1] = state[_K_START]
-                rows[m, 2] = state[_K_PEAK]
-                rows[m, 3] = k
-                peaks[m] = peak
-                m += 1
+                m = _put(rows, peaks, m, _BOTTOM, state[_K_START], state[_K_PEAK], k, peak)
     state[_STATE] = st
     peak_out[0] = peak
     return m
