@@ -45,6 +45,14 @@ class CueEngine:
         """A new set begins: fatigue is judged within a set."""
         self._set_reps = []
 
+    def set_reps(self) -> list[RepMetrics]:
+        """The reps of the current set so far (a copy)."""
+        return list(self._set_reps)
+
+    def restore_set(self, reps: list[RepMetrics]) -> None:
+        """Go back to a set as :meth:`set_reps` gave it (a cancelled rep opened a new one)."""
+        self._set_reps = list(reps)
+
     def _crosses(self, code: str, value: float, threshold: float) -> bool:
         if not np.isfinite(value):
             return False

@@ -60,6 +60,8 @@ class RepTracker:
         self._last_end_k: int | None = None
         self._bottom: BottomReached | None = None
         self._bottom_cues: list[Cue] = []
+        # Set, rep and the cue engine's set before the last bottom (undone if cancelled).
+        self._before_bottom: tuple[int, int, list[RepMetrics]] = (0, 0, [])
         self._k_start = 0
         self.reps: list[RepMetrics] = []
 
@@ -113,7 +115,10 @@ class RepTracker:
                 out.append(
                     RepCancelled(self._bottom.set, self._bottom.rep, self._t(ev.k_cancelled))
                 )
-                self.rep_number -= 1
+                # Not a rep after all: set and rep numbers (and the set the cue engine
+                # judges fatigue within) as they were before its bottom.
+                self.set_number, self.rep_number, set_reps = self._before_bottom
+                self.cues.restore_set(set_reps)
                 self._bottom = None
         return out
 
@@ -166,6 +171,7 @@ class RepTracker:
         if not self._plausible(ev.k_start, ev.k_bottom):
             self._bottom = None
             return []
+        self._before_bottom = (self.set_number, self.rep_number, self.cues.set_reps())
         if (
             self._last_end_k is None
             or (ev.k_start - self._last_end_k) / self.fs_hz > self.params.set_gap_s

@@ -124,6 +124,37 @@ def test_an_overlong_excursion_past_its_bottom_is_cancelled_whatever_the_chunkin
     assert cancel.k_cancelled == cancel.k_start + int(12 * FS)
 
 
+def test_a_cancelled_rep_gives_back_its_set_and_rep_numbers():
+    # A half squat held past rep_max_s after passing its bottom is reported at the
+    # bottom and then cancelled; it opened set 1, so cancelling it must give set 1 back:
+    # the real squat after it is set 1, rep 1 (it used to be set 2).
+    from processing._events import AngleBlock, RepCancelled
+    from processing._reps import RepTracker
+    from processing.consts import ANGLE_COLUMNS
+
+    held = np.concatenate(
+        [np.zeros(100), np.linspace(0, 40, 150), np.linspace(40, 20, 100), np.full(1300, 20.0)]
+    )
+    squat, _ = squats(1)
+    d = np.concatenate([held, np.zeros(100), squat])
+    angles = {c: np.zeros(d.size) for c in ANGLE_COLUMNS}
+    angles["ankle_df_left_deg"] = angles["ankle_df_right_deg"] = d
+    tracker = RepTracker(ProcessingParams())
+    events = []
+    for a in range(0, d.size, 3):  # live-sized steps
+        block = AngleBlock(
+            np.arange(a, min(a + 3, d.size)) / FS, {c: v[a : a + 3] for c, v in angles.items()}
+        )
+        events += tracker.update(block, a)
+    bottoms = [e for e in events if isinstance(e, BottomReached)]
+    assert [(b.set, b.rep) for b in bottoms] == [(1, 1), (1, 1)]
+    assert [type(e) for e in events if isinstance(e, RepCancelled | RepMetrics)] == [
+        RepCancelled,
+        RepMetrics,
+    ]
+    assert [(r.set, r.rep) for r in tracker.reps] == [(1, 1)]
+
+
 # -- grid resampler -----------------------------------------------------------------
 def _samples(t):
     t = np.asarray(t, dtype=float)
