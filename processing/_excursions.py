@@ -131,13 +131,13 @@ class ExcursionDetector:
 
 
 @compiled
-def _put(rows, peaks, m, kind, a, b, c, peak):  # pragma: no cover - compiled
-    """Write event row `m` (kind, three grid indices; no gap) and its depth; return m + 1."""
+def _put(rows, peaks, m, kind, a, b, c, gap, peak):  # pragma: no cover - compiled
+    """Write event row `m` (kind, three grid indices, gap flag) and its depth; return m + 1."""
     rows[m, 0] = kind
     rows[m, 1] = a
     rows[m, 2] = b
     rows[m, 3] = c
-    rows[m, 4] = 0
+    rows[m, 4] = gap
     peaks[m] = peak
     return m + 1
 
@@ -183,10 +183,19 @@ def _walk(k0, d, thresholds, limits_k, state, peak_out, rows, peaks):  # pragma:
         # ACTIVE or ASCENT.
         if at_rest:
             if peak >= min_peak and k - state[_K_START] >= min_k:
-                m = _put(rows, peaks, m, _EXCURSION, state[_K_START], state[_K_PEAK], k, peak)
-                rows[m - 1, 4] = state[_HAS_GAP]
+                m = _put(
+                    rows,
+                    peaks,
+                    m,
+                    _EXCURSION,
+                    state[_K_START],
+                    state[_K_PEAK],
+                    k,
+                    state[_HAS_GAP],
+                    peak,
+                )
             elif state[_BOTTOM_SENT]:
-                m = _put(rows, peaks, m, _CANCELLED, state[_K_START], k, 0, peak)
+                m = _put(rows, peaks, m, _CANCELLED, state[_K_START], k, 0, 0, peak)
             st = _IDLE
             state[_HAS_REST] = 1
             state[_LAST_REST_K] = k
@@ -194,7 +203,7 @@ def _walk(k0, d, thresholds, limits_k, state, peak_out, rows, peaks):  # pragma:
         if k >= state[_K_START] + max_k:
             # Too long: dropped; wait for standing.
             if state[_BOTTOM_SENT]:
-                m = _put(rows, peaks, m, _CANCELLED, state[_K_START], k, 0, peak)
+                m = _put(rows, peaks, m, _CANCELLED, state[_K_START], k, 0, 0, peak)
             st = _WAIT_REST
             continue
         if x != x:  # NaN
@@ -207,7 +216,7 @@ def _walk(k0, d, thresholds, limits_k, state, peak_out, rows, peaks):  # pragma:
             if x <= peak - rise and peak >= min_peak:
                 st = _ASCENT
                 state[_BOTTOM_SENT] = 1
-                m = _put(rows, peaks, m, _BOTTOM, state[_K_START], state[_K_PEAK], k, peak)
+                m = _put(rows, peaks, m, _BOTTOM, state[_K_START], state[_K_PEAK], k, 0, peak)
     state[_STATE] = st
     peak_out[0] = peak
     return m

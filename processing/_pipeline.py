@@ -68,22 +68,15 @@ class _CalibrationArrays:
     """A calibration as the arrays the angle kernel takes, kept while it holds."""
 
     def __init__(self) -> None:
-        self._key: tuple[object, ...] = ()
         self._cal: object = None
         self._arrays: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]
 
     def of(
         self, cal: Mapping[Placement, SensorCalibration]
     ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
-        # The same (immutable) objects in the same order: the same arrays. Holding
-        # them in the key keeps their identity from being reused.
-        if cal is self._cal:  # the calibrator hands out one copy until it changes
-            return self._arrays
-        self._cal = cal
-        key = (*cal.keys(), *cal.values())
-        if len(key) != len(self._key) or any(
-            a is not b for a, b in zip(key, self._key, strict=False)
-        ):
+        # The calibrator hands out one copy of its calibration until that changes (and
+        # never changes a copy it handed out); holding it keeps its identity unique.
+        if cal is not self._cal:
             order = list(cal)
             roles = [
                 order.index(p) if p in cal else -1
@@ -99,7 +92,7 @@ class _CalibrationArrays:
                 np.array([cal[p].flexion_axis for p in order], dtype=np.float64),
                 np.array(roles, dtype=np.int64),
             )
-            self._key = key
+            self._cal = cal
         return self._arrays
 
 

@@ -465,8 +465,8 @@ def test_angles_from_is_the_documented_arithmetic_of_the_inclinations(with_lumba
         assert list(got) == list(want)
         for name in want:
             np.testing.assert_array_equal(got[name], want[name], err_msg=name)
-        # The same dict again (the calibrator hands out one until it changes), and a
-        # copy of it holding the same calibrations: the kept arrays, the same angles.
+        # The same dict again (the calibrator hands out one until it changes: the kept
+        # arrays), and a copy of it (arrays made again): the same angles.
         for same in (cal, dict(cal)):
             again = angles_from(Calibrated(block, same), cache).angles_deg
             for name in want:
