@@ -173,6 +173,7 @@ class Run:
     rss_kb: list = field(default_factory=list)
     rss_idle_kb: int = 0
     cpu_s: float = 0.0
+    client_cpu_s: float = 0.0
     wall_s: float = 0.0
     decode: dict = field(default_factory=dict)
 
@@ -270,10 +271,11 @@ async def drive(
     run.rss_idle_kb = rss_kb(pid)
     stop = asyncio.Event()
     sampler = asyncio.ensure_future(sample_rss(pid, run, stop))
-    cpu0, t0 = cpu_seconds(pid), time.monotonic()
+    cpu0, client0, t0 = cpu_seconds(pid), time.process_time(), time.monotonic()
     await asyncio.gather(*(athlete(i, base, duration_s, stagger_s, run) for i in range(n)))
     run.wall_s = time.monotonic() - t0
     run.cpu_s = cpu_seconds(pid) - cpu0
+    run.client_cpu_s = time.process_time() - client0
     stop.set()
     await sampler
     async with httpx.AsyncClient(base_url=base, trust_env=False) as http:
@@ -405,7 +407,8 @@ def main() -> None:
         lags = sorted(r.end_lag_s)
         print(
             f"<!-- {r.athletes} athletes: wall {r.wall_s:.1f} s, end lag median "
-            f"{statistics.median(lags):.2f} s max {lags[-1]:.2f} s; decode {r.decode} -->"
+            f"{statistics.median(lags):.2f} s max {lags[-1]:.2f} s; the clients (this "
+            f"process) {100 * r.client_cpu_s / r.wall_s:.0f} % of a core; decode {r.decode} -->"
         )
 
 

@@ -66,6 +66,10 @@ _CLOCK_JUMP_LATE_S = 30.0
 _CLOCK_JUMP_LATE_AFTER_GAP_S = 1.0
 # Frames held while the info value is unknown (a relay or log joined mid-stream).
 _MAX_PENDING = 4096
+# Up to this many notifications in one call are decoded one at a time (each through the
+# one-notification shortcut); more go through the array path, cheaper per notification
+# in bulk (a replay, or a session far behind).
+_FEW_NOTIFICATIONS = 8
 # WitMotion: residuals above this many periods for this long mean lost notifications.
 _WIT_LOSS_PERIODS = 1.5
 _WIT_PROBE_S = 0.3
@@ -374,6 +378,15 @@ class SensorChannel:
     def _process(self, host_ns: list[int], payloads: list[bytes]) -> list[SourceItem]:
         if not payloads:
             return []
+        if 1 < len(payloads) <= _FEW_NOTIFICATIONS and self.connected and not self.witmotion:
+            # A few notifications at once (the host was busy a moment): one at a time, the
+            # same result as separate calls. Through the array path below, two cost
+            # about four of the shortcut, and the more a host falls behind the more it
+            # would spend catching up.
+            items: list[SourceItem] = []
+            for h, p in zip(host_ns, payloads, strict=True):
+                items += self._process([h], [p])
+            return items
         if len(payloads) == 1 and self.connected and not self.witmotion:
             # The live case: one notification, a stream already going. Same result as
             # below (see _decode_one), without most of its array work.
@@ -382,7 +395,7 @@ class SensorChannel:
             if batch is not _NOT_USUAL:
                 self._now_s = max(self._now_s, now)
                 self.last_arrival_s = now
-                items: list[SourceItem] = [] if batch is None else [batch]
+                items = [] if batch is None else [batch]
                 return items + self._loss_event(now)
         arrival = (np.asarray(host_ns, dtype=np.int64) - self.t0_ns) * 1e-9
         now = float(arrival[-1])

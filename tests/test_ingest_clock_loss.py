@@ -254,3 +254,67 @@ def test_the_shortcut_is_taken_on_a_clean_stream():
     for i, f in enumerate(frames):
         ch.feed([(i + 1) * 20_000_000 + 5_000_000], [f])
     assert calls["usual"] >= len(frames) - 3 and calls["other"] <= 3
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_frames=st.integers(3, 200),
+    start=st.integers(0, 65535),
+    data=st.data(),
+)
+def test_a_few_notifications_in_one_call_give_what_separate_calls_give(n_frames, start, data):
+    # A host that was busy a moment hands over several notifications at once; they are
+    # decoded one at a time (the shortcut), exactly as if each had come in its own call.
+    frames = _frames(2 * n_frames, INFO, counter0=start)
+    rng = np.random.default_rng(n_frames)
+    stream = [(int((i + 1) * 0.02e9 + rng.uniform(2e6, 25e6)), f) for i, f in enumerate(frames)]
+    keep = data.draw(st.lists(st.booleans(), min_size=len(stream), max_size=len(stream)))
+    stream = stream[:2] + [s for s, k in zip(stream[2:], keep[2:], strict=True) if k]
+    for i in data.draw(st.lists(st.integers(1, len(stream) - 1), max_size=4)):
+        junk = data.draw(st.sampled_from([b"", b"\x11\x00", frames[0][:9], frames[i - 1]]))
+        stream.insert(i, (stream[i][0], junk))  # junk and duplicates among them
+    sizes = data.draw(st.lists(st.integers(1, 8), min_size=len(stream), max_size=len(stream)))
+    one = SensorChannel(Placement.SACRUM, t0_ns=0, silence_timeout_s=1e9)
+    grouped = SensorChannel(Placement.SACRUM, t0_ns=0, silence_timeout_s=1e9)
+    for ch in (one, grouped):
+        ch.feed_info(0, encode_info(INFO))
+    expected = [item for host, frame in stream for item in one.feed([host], [frame])]
+    # The first notification connects the stream: one alone, as a live source sends it.
+    got, i = grouped.feed([stream[0][0]], [stream[0][1]]), 1
+    for size in sizes:
+        if i >= len(stream):
+            break
+        part = stream[i : i + size]
+        got += grouped.feed([h for h, _ in part], [f for _, f in part])
+        i += size
+    _same_items(got, expected)
+    a, b = grouped.stats(), one.stats()
+    assert (a.samples, a.lost, a.duplicates, a.late, a.bad_frames) == (
+        b.samples,
+        b.lost,
+        b.duplicates,
+        b.late,
+        b.bad_frames,
+    )
+
+
+def test_a_few_notifications_in_one_call_take_the_shortcut():
+    from ingest import _channel
+
+    calls = {"usual": 0, "other": 0}
+    ch = SensorChannel(Placement.SACRUM, t0_ns=0, silence_timeout_s=1e9)
+    inner = ch._decode_one
+
+    def counted(payload, arrival_s):
+        out = inner(payload, arrival_s)
+        calls["other" if out is _channel._NOT_USUAL else "usual"] += 1
+        return out
+
+    ch._decode_one = counted  # type: ignore[method-assign]
+    ch.feed_info(0, encode_info(INFO))
+    frames = _frames(600, INFO)
+    arrivals = [(i + 1) * 20_000_000 + 5_000_000 for i in range(len(frames))]
+    for i in range(0, len(frames), 3):
+        ch.feed(arrivals[i : i + 3], frames[i : i + 3])
+    assert calls["usual"] >= len(frames) - 9 and calls["other"] <= 3
+    assert ch.stats().samples == 2 * len(frames)
