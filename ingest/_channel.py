@@ -24,6 +24,7 @@ return.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable, Sequence
 
@@ -498,7 +499,7 @@ class SensorChannel:
                     batch.gyr_rps,
                     batch.counter,
                     u,
-                    a,
+                    _earliest(a),
                     float(arrival[-1]),
                 )
         sel = np.flatnonzero(fresh)
@@ -512,7 +513,7 @@ class SensorChannel:
             batch.gyr_rps[sel],
             batch.counter[sel],
             u[sel],
-            a[sel],
+            _earliest(a[sel]),
             float(arrival[-1]),
         )
 
@@ -572,9 +573,8 @@ class SensorChannel:
         times = np.array(mapped)
         acc = counts[:, :3] * info.acc_scale_mps2_per_lsb
         gyr = counts[:, 3:] * info.gyr_scale_rps_per_lsb
-        counter = np.array([(counter0 + i) & 0xFFFF for i in range(n)], dtype=np.uint16)
         u_arr = np.array(u, dtype=np.int64)
-        a = np.full(n, arrival_s)
+        counter = u_arr.astype(np.uint16)  # the wire's counters: u modulo 2**16
         if not (
             u0 > self._last_emit_c
             and mapped[0] > self._last_emit_t
@@ -582,8 +582,8 @@ class SensorChannel:
         ):
             keep = self._in_order(times, u_arr)
             times, acc, gyr, counter = times[keep], acc[keep], gyr[keep], counter[keep]
-            u_arr, a = u_arr[keep], a[keep]
-        return self._emit(times, acc, gyr, counter, u_arr, a, arrival_s)
+            u_arr = u_arr[keep]
+        return self._emit(times, acc, gyr, counter, u_arr, arrival_s, arrival_s)
 
     def _in_order(self, times: NDArray[np.float64], counters: NDArray[np.int64]) -> NDArray:
         """Mask of samples that can still be emitted: after everything already sent."""
@@ -637,7 +637,7 @@ class SensorChannel:
             wb.samples.gyr_rps[keep],
             None,
             k[keep],
-            a[keep],
+            _earliest(a[keep]),
             float(arrival[-1]),
         )
 
@@ -648,7 +648,7 @@ class SensorChannel:
         gyr: NDArray[np.float64],
         counter: NDArray[np.uint16] | None,
         unwrapped: NDArray[np.int64],
-        sample_arrival_s: NDArray[np.float64],
+        first_arrival_s: float,
         arrival_s: float,
     ) -> SensorBatch | None:
         lost_now = self._loss.lost + self._wit_lost
@@ -672,7 +672,7 @@ class SensorChannel:
             lost=max(0, delta),
             gap_before=gap,
             arrival_s=arrival_s,
-            first_arrival_s=float(sample_arrival_s.min()),
+            first_arrival_s=first_arrival_s,
         )
 
     def _count_rate(self, times: NDArray[np.float64]) -> None:
@@ -688,6 +688,11 @@ class SensorChannel:
         delta, self._lost_evented = lost - self._lost_evented, lost
         self._last_loss_event_s = now
         return [self._event(StatusKind.LOSS, f"{delta} sample(s) lost ({lost} in all)", now, delta)]
+
+
+def _earliest(a: NDArray[np.float64]) -> float:
+    """The earliest arrival of samples about to be emitted (NaN if none: not used)."""
+    return float(a.min()) if a.size else math.nan
 
 
 def _increasing(x: NDArray[np.int64] | NDArray[np.float64]) -> bool:

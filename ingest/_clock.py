@@ -131,7 +131,7 @@ class ClockMapper:
     def _trim_and_fit(self, changed: bool) -> None:
         w = self.params.window_s
         newest = self._win_id[-1]
-        keep_from = newest - int(np.ceil(self.params.history_s / w))
+        keep_from = newest - math.ceil(self.params.history_s / w)
         if self._win_id[0] < keep_from:
             k = bisect.bisect_left(self._win_id, keep_from)
             del self._win_id[:k], self._win_s[:k], self._win_a[:k]

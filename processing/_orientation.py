@@ -27,6 +27,10 @@ from processing._jit import compiled
 from processing._timebase import GridChunk
 from processing.consts import GRAVITY_MPS2, Placement
 
+#: Up to this many samples, a filter is updated one sample at a time (see
+#: OrientationTracker._run).
+_FEW_SAMPLES = 4
+
 
 def quat_rotate(q_xyzw: NDArray[np.float64], v: NDArray[np.float64]) -> NDArray[np.float64]:
     """Rotate vectors by unit quaternions.
@@ -356,6 +360,15 @@ class OrientationTracker:
         return out
 
     def _run(self, filt: VQF, gyr: NDArray, acc: NDArray, start: int, stop: int) -> NDArray:
+        if stop - start <= _FEW_SAMPLES:
+            # A live step's one or two grid points: VQF's per-sample calls, the same
+            # numbers as updateBatch (which builds a dict of ten arrays per call) for
+            # half its cost or less.
+            q = np.empty((stop - start, 4))
+            for i in range(start, stop):
+                filt.update(gyr[i], acc[i])
+                q[i - start] = filt.getQuat6D()
+            return q[:, [1, 2, 3, 0]]
         res = filt.updateBatch(
             np.ascontiguousarray(gyr[start:stop]), np.ascontiguousarray(acc[start:stop])
         )

@@ -17,15 +17,33 @@ from numpy.typing import NDArray
 from processing._cues import CueEngine
 from processing._events import AngleBlock, BottomReached, Cue, RepCancelled, RepMetrics
 from processing._excursions import BottomEvent, CancelledEvent, ExcursionEvent, squat_detector
+from processing._jit import compiled
 from processing._params import ProcessingParams
 from processing.consts import ANGLE_COLUMNS
 
 
 def depth_deg(angles: dict[str, NDArray[np.float64]]) -> NDArray[np.float64]:
     """Mean shank inclination, deg; one shank where the other is missing."""
-    left, right = angles["ankle_df_left_deg"], angles["ankle_df_right_deg"]
-    both = np.isfinite(left) & np.isfinite(right)
-    return np.where(both, 0.5 * (left + right), np.where(np.isfinite(left), left, right))
+    return _depth(angles["ankle_df_left_deg"], angles["ankle_df_right_deg"])
+
+
+@compiled
+def _depth(left, right):  # pragma: no cover - compiled
+    """:func:`depth_deg` of two columns.
+
+    Compiled: it runs on every live step, where seven array operations on a sample or
+    two cost five times this loop.
+    """
+    out = np.empty(left.shape[0])
+    for i in range(left.shape[0]):
+        a, b = left[i], right[i]
+        if np.isfinite(a) and np.isfinite(b):
+            out[i] = 0.5 * (a + b)
+        elif np.isfinite(a):
+            out[i] = a
+        else:
+            out[i] = b
+    return out
 
 
 def _nanmax(x: NDArray[np.float64]) -> float:

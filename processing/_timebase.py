@@ -14,6 +14,7 @@ others are not held back; that sensor is missing until its data flows again.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -69,11 +70,11 @@ class _SensorBuffer:
         if t.size == 0:
             return
         v = np.concatenate([samples.acc_mps2, samples.gyr_rps], axis=1)
-        if self.times.size:
-            # Late or repeated samples (already covered) cannot be placed any more.
+        if self.times.size and t[0] <= self.last_s:
+            # Late or repeated samples (already covered) cannot be placed any more (the
+            # samples are in time order: only the first can tell).
             keep = t > self.last_s
-            if not keep.all():
-                t, v = t[keep], v[keep]
+            t, v = t[keep], v[keep]
         self.times = np.concatenate([self.times, t])
         self.values = np.concatenate([self.values, v])
         self.last_s = float(self.times[-1])
@@ -157,7 +158,7 @@ class GridResampler:
             self._next_k = start
         lasts = [self._buffers[p].last_s for p in waiting]
         until_s = max(lasts) if final else min(lasts)
-        k_end = int(np.floor(until_s * self.fs_hz + _EPS_S)) + 1
+        k_end = math.floor(until_s * self.fs_hz + _EPS_S) + 1
         if k_end <= self._next_k:
             return None
         k = np.arange(self._next_k, k_end)

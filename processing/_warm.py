@@ -8,10 +8,11 @@ from processing._angles import _angle_table, _angles
 from processing._calibration import _quiet_windows
 from processing._excursions import _walk
 from processing._orientation import _turn_coupling
+from processing._reps import _depth
 from processing._timebase import _interpolate
 
 #: Every compiled loop of the core (each is compiled for one set of argument types).
-KERNELS = (_turn_coupling, _angles, _angle_table, _interpolate, _quiet_windows, _walk)
+KERNELS = (_turn_coupling, _angles, _angle_table, _interpolate, _quiet_windows, _walk, _depth)
 
 
 def warm_up() -> None:
@@ -52,3 +53,4 @@ def warm_up() -> None:
         np.empty((3, 5), dtype=np.int64),
         np.empty(3),
     )
+    _depth(np.zeros(1), np.zeros(1))
