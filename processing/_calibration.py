@@ -56,6 +56,10 @@ class OrientedBlock:
     quat : dict of Placement to ndarray, shape (K, 4)
         ``q_world_from_sensor`` (x, y, z, w); NaN where the sensor is missing.
     acc_mps2, gyr_rps : dict of Placement to ndarray, shape (K, 3)
+    stacked : ndarray, shape (S, K, 6), optional
+        The same specific force and angular rate side by side, sensors in the order of
+        ``acc_mps2`` (as :class:`~processing._timebase.GridChunk` has them), where
+        the block came so; None otherwise (slices and joins of blocks).
     """
 
     k0: int
@@ -63,6 +67,7 @@ class OrientedBlock:
     quat: dict[Placement, NDArray[np.float64]]
     acc_mps2: dict[Placement, NDArray[np.float64]]
     gyr_rps: dict[Placement, NDArray[np.float64]]
+    stacked: NDArray[np.float64] | None = None
 
     def __len__(self) -> int:
         return int(self.time_s.shape[0])
@@ -161,17 +166,21 @@ class QuietDetector:
     ) -> None:
         self.placements = tuple(placements)
         self.window = window + (1 - window % 2)  # odd: the trailing filter aligns exactly
-        self._limits = np.array([gyr_range_rps, acc_range_mps2])
-        self._limits6 = np.tile(np.repeat(self._limits, 3), len(self.placements))
+        self._limits6 = np.tile(np.repeat([acc_range_mps2, gyr_range_rps], 3), len(self.placements))
         self._tail: NDArray[np.float64] | None = None
 
     def update(
-        self, acc: Mapping[Placement, NDArray], gyr: Mapping[Placement, NDArray]
+        self,
+        acc: Mapping[Placement, NDArray],
+        gyr: Mapping[Placement, NDArray],
+        stacked: NDArray[np.float64] | None = None,
     ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
         """Flags for the new samples, and history + new samples side by side (joined).
 
-        The joined array has six columns per sensor, angular rate then specific force
-        (:meth:`columns` takes them apart).
+        The joined array has six columns per sensor, specific force then angular rate
+        (:meth:`columns` takes them apart). `stacked`, the same samples as (S, K, 6)
+        with the sensors in this detector's order (as the resampler makes them), is
+        copied in one go where given.
         """
         w = self.window
         # All sensors' six axes side by side: two passes per call, whatever the number
@@ -182,9 +191,12 @@ class QuietDetector:
         joined = np.empty((n_old + n_new, 6 * len(self.placements)))
         if self._tail is not None:
             joined[:n_old] = self._tail
-        for i, p in enumerate(self.placements):
-            joined[n_old:, 6 * i : 6 * i + 3] = gyr[p]
-            joined[n_old:, 6 * i + 3 : 6 * i + 6] = acc[p]
+        if stacked is not None:
+            joined[n_old:] = stacked.transpose(1, 0, 2).reshape(n_new, -1)
+        else:
+            for i, p in enumerate(self.placements):
+                joined[n_old:, 6 * i : 6 * i + 3] = acc[p]
+                joined[n_old:, 6 * i + 3 : 6 * i + 6] = gyr[p]
         self._tail = joined[-(w - 1) :]
         if n_new <= _FEW_ROWS and joined.shape[0] >= w + n_new - 1:
             # A live tick: the windows ending at the few new rows, reduced directly
@@ -213,8 +225,8 @@ class QuietDetector:
         self, joined: NDArray[np.float64]
     ) -> tuple[dict[Placement, NDArray], dict[Placement, NDArray]]:
         """The specific force and the angular rate of each sensor in a joined array."""
-        acc = {p: joined[:, 6 * i + 3 : 6 * i + 6] for i, p in enumerate(self.placements)}
-        gyr = {p: joined[:, 6 * i : 6 * i + 3] for i, p in enumerate(self.placements)}
+        acc = {p: joined[:, 6 * i : 6 * i + 3] for i, p in enumerate(self.placements)}
+        gyr = {p: joined[:, 6 * i + 3 : 6 * i + 6] for i, p in enumerate(self.placements)}
         return acc, gyr
 
 
@@ -387,7 +399,8 @@ class Calibrator:
         """
         events: list[CalibrationEvent] = []
         out: list[Calibrated] = []
-        quiet_end, joined = self._quiet.update(block.acc_mps2, block.gyr_rps)
+        stacked = block.stacked if tuple(block.acc_mps2) == self.placements else None
+        quiet_end, joined = self._quiet.update(block.acc_mps2, block.gyr_rps, stacked)
         offset = joined.shape[0] - len(block)
         if not quiet_end.size or (self._was_quiet and quiet_end.all()) or not quiet_end.any():
             starts = _NONE  # most steps: no quiet standing begins here
@@ -418,10 +431,12 @@ class Calibrator:
                     out.extend(self._trim_held())
                 else:
                     out.append(Calibrated(sub, self._snapshot()))
-            if self.ready and stop - 1 in starts:
+            if starts.size and self.ready and stop - 1 in starts:
                 acc_joined = self._quiet.columns(joined)[0]
                 self._check_slip(acc_joined, offset + stop - 1, block, stop - 1, events)
             pos = stop
+        if len(out) == 1 and len(out[0].block):
+            return out, events  # the usual step: one piece
         return [c for c in out if len(c.block)], events
 
     def _snapshot(self) -> dict[Placement, SensorCalibration]:

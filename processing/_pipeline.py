@@ -190,7 +190,9 @@ class SessionProcessor:
                 return events
         assert self._orientation is not None and self._calibrator is not None  # noqa: S101
         quats = self._orientation.update(chunk)
-        block = OrientedBlock(chunk.k0, chunk.time_s, quats, chunk.acc_mps2, chunk.gyr_rps)
+        block = OrientedBlock(
+            chunk.k0, chunk.time_s, quats, chunk.acc_mps2, chunk.gyr_rps, chunk.stacked
+        )
         released, cal_events = self._calibrator.update(block)
         events += [_status(e) for e in cal_events]
         for piece in released:

@@ -472,3 +472,40 @@ def test_angles_from_is_the_documented_arithmetic_of_the_inclinations(with_lumba
             for name in want:
                 np.testing.assert_array_equal(again[name], want[name], err_msg=name)
         assert np.isnan(got["pelvic_tilt_deg"][3]) and not np.isnan(got["pelvic_tilt_deg"][2])
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 40), min_size=1, max_size=30),
+    seed=st.integers(0, 1000),
+)
+def test_quiet_detector_takes_the_resamplers_stacked_samples_as_the_per_sensor_ones(sizes, seed):
+    # The live path hands the quiet detector the resampler's (S, K, 6) array; what it
+    # finds must be exactly what it finds from the per-sensor arrays.
+    from processing._calibration import QuietDetector
+
+    placements = (Placement.SACRUM, Placement.SHIN_LEFT, Placement.SHIN_RIGHT)
+    rng = np.random.default_rng(seed)
+    n = sum(sizes)
+    # Still stretches and moving ones, a few missing samples.
+    scale = np.repeat(rng.choice([0.001, 0.5], size=n // 10 + 1), 10)[:n]
+    stacked = rng.normal(0, 1, (3, n, 6)) * scale[None, :, None]
+    stacked[rng.random((3, n)) < 0.01] = np.nan
+    per_sensor, whole = (
+        QuietDetector(placements, 21, 0.05, 0.3),
+        QuietDetector(placements, 21, 0.05, 0.3),
+    )
+    k = 0
+    for size in sizes:
+        part = stacked[:, k : k + size]
+        acc = {p: part[i, :, :3] for i, p in enumerate(placements)}
+        gyr = {p: part[i, :, 3:] for i, p in enumerate(placements)}
+        q1, j1 = per_sensor.update(acc, gyr)
+        q2, j2 = whole.update(acc, gyr, part)
+        assert np.array_equal(q1, q2)
+        assert np.array_equal(j1, j2, equal_nan=True)
+        a1, g1 = per_sensor.columns(j1)
+        for i, p in enumerate(placements):
+            np.testing.assert_array_equal(a1[p][-size:], part[i, :, :3])
+            np.testing.assert_array_equal(g1[p][-size:], part[i, :, 3:])
+        k += size
