@@ -73,7 +73,7 @@ from ingest._ble import (
     SensorKind,
     scan_sensors,
 )
-from ingest._channel import RecordSink
+from ingest._channel import RecordSink, warm_up
 from ingest._clock import ClockMapper, ClockParams
 from ingest._errors import (
     IngestError,
@@ -163,5 +163,6 @@ __all__ = [
     "relay_forward",
     "save_pairing",
     "scan_sensors",
+    "warm_up",
     "write_recording",
 ]

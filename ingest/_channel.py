@@ -48,6 +48,7 @@ from ingest._clock import ClockMapper, ClockParams, unwrap
 from ingest._items import SensorBatch, SensorStats, SourceItem, StatusEvent, StatusKind
 from ingest._loss import LossCounter
 from processing import ImuSamples, Placement
+from processing._jit import compiled
 
 #: A callable that receives every envelope record a source produces, in order.
 RecordSink = Callable[[Record], None]
@@ -539,26 +540,13 @@ class SensorChannel:
         counter0, t0_us, counts = frame
         n = len(counts)
         period = info.period_us
-        # unwrap() of the u32 sensor times near the last one, and of the u16 counters
-        # near those the sensor clock predicts.
-        s_us = [
-            last_s_us
-            + (((t0_us + i * period) & 0xFFFF_FFFF) - last_s_us + _HALF32) % _U32
-            - _HALF32
-            for i in range(n)
-        ]
-        u = []
-        for i, t_us in enumerate(s_us):
-            predicted = last_c + round((t_us - last_s_us) / period)
-            c = (counter0 + i) & 0xFFFF
-            u.append(predicted + (c - predicted + _HALF16) % _U16 - _HALF16)
-        u0 = u[0]
-        if u[-1] != u0 + n - 1 or any(u[i + 1] != u[i] + 1 for i in range(n - 1)):
+        u0, s_last_us, run = _unwrap_run(counter0, t0_us, len(counts), period, last_c, last_s_us)
+        if not run:
             return _NOT_USUAL
         highest = self._loss.highest
         if highest is None or u0 <= highest:
             return _NOT_USUAL
-        sensor_last_s = (s_us[-1] - anchor) * 1e-6
+        sensor_last_s = (s_last_us - anchor) * 1e-6
         low = arrival_s - self._mapper.map_one(sensor_last_s)
         late_bound = _CLOCK_JUMP_LATE_AFTER_GAP_S if self._check_jump else _CLOCK_JUMP_LATE_S
         if low < _CLOCK_JUMP_EARLY_S or low > late_bound:
@@ -566,20 +554,25 @@ class SensorChannel:
         # From here on, the state changes as in _decode_frames.
         self._check_jump = False
         self._mapper.add_point(sensor_last_s, arrival_s)
+        n = len(counts)
         self._loss.update_run(u0, n)
-        if u[-1] >= last_c:
-            self._last_c, self._last_s_us = u[-1], s_us[-1]
-        mapped = [self._mapper.map_one((t_us - anchor) * 1e-6) for t_us in s_us]
-        times = np.array(mapped)
-        acc = counts[:, :3] * info.acc_scale_mps2_per_lsb
-        gyr = counts[:, 3:] * info.gyr_scale_rps_per_lsb
-        u_arr = np.array(u, dtype=np.int64)
+        if u0 + n - 1 >= last_c:
+            self._last_c, self._last_s_us = u0 + n - 1, s_last_us
+        offset, rate = self._mapper.line
+        times, acc, gyr, u_arr, increasing = _usual_samples(
+            counts,
+            t0_us,
+            period,
+            last_s_us,
+            anchor,
+            offset,
+            rate,
+            info.acc_scale_mps2_per_lsb,
+            info.gyr_scale_rps_per_lsb,
+            u0,
+        )
         counter = u_arr.astype(np.uint16)  # the wire's counters: u modulo 2**16
-        if not (
-            u0 > self._last_emit_c
-            and mapped[0] > self._last_emit_t
-            and all(mapped[i + 1] > mapped[i] for i in range(n - 1))
-        ):
+        if not (u0 > self._last_emit_c and times[0] > self._last_emit_t and increasing):
             keep = self._in_order(times, u_arr)
             times, acc, gyr, counter = times[keep], acc[keep], gyr[keep], counter[keep]
             u_arr = u_arr[keep]
@@ -688,6 +681,79 @@ class SensorChannel:
         delta, self._lost_evented = lost - self._lost_evented, lost
         self._last_loss_event_s = now
         return [self._event(StatusKind.LOSS, f"{delta} sample(s) lost ({lost} in all)", now, delta)]
+
+
+@compiled
+def _unwrap_run(counter0, t0_us, n, period_us, last_c, last_s_us):  # pragma: no cover
+    """The shortcut's unwrapping of one frame, as :func:`~ingest._clock.unwrap` does.
+
+    The u32 sensor times of its `n` samples near the last one (`last_s_us`), and the u16
+    counters near those the sensor clock predicts from `last_c`. Returns the first
+    sample's unwrapped counter, the last sample's unwrapped sensor time (µs), and
+    whether the counters run on one by one. Compiled (Python integer arithmetic on
+    every notification); the same integers as Python's ``%`` and ``round``.
+    """
+    u0 = 0
+    u_prev = 0
+    s_us = 0
+    for i in range(n):
+        t_us = (t0_us + i * period_us) & 0xFFFFFFFF
+        s_us = last_s_us + (t_us - last_s_us + _HALF32) % _U32 - _HALF32
+        predicted = last_c + int(np.rint((s_us - last_s_us) / period_us))
+        c = (counter0 + i) & 0xFFFF
+        u = predicted + (c - predicted + _HALF16) % _U16 - _HALF16
+        if i == 0:
+            u0 = u
+        elif u != u_prev + 1:
+            return u0, s_us, False
+        u_prev = u
+    return u0, s_us, True
+
+
+@compiled
+def _usual_samples(
+    counts, t0_us, period_us, last_s_us, anchor_us, offset_s, rate, acc_scale, gyr_scale, u0
+):  # pragma: no cover - compiled
+    """The shortcut's samples of one frame whose counters run on from `u0`.
+
+    Times on the session clock (the fitted line ``offset_s + rate * sensor_s``, sensor
+    time from `anchor_us`), specific force and angular rate in SI units, unwrapped
+    counters, and whether the times increase. The arithmetic of the array path, in the
+    same order.
+    """
+    n = counts.shape[0]
+    times = np.empty(n)
+    acc = np.empty((n, 3))
+    gyr = np.empty((n, 3))
+    u = np.empty(n, dtype=np.int64)
+    increasing = True
+    for i in range(n):
+        t_us = (t0_us + i * period_us) & 0xFFFFFFFF
+        s_us = last_s_us + (t_us - last_s_us + _HALF32) % _U32 - _HALF32
+        times[i] = offset_s + rate * ((s_us - anchor_us) * 1e-6)
+        if i and not times[i] > times[i - 1]:
+            increasing = False
+        for k in range(3):
+            acc[i, k] = counts[i, k] * acc_scale
+            gyr[i, k] = counts[i, k + 3] * gyr_scale
+        u[i] = u0 + i
+    return times, acc, gyr, u, increasing
+
+
+#: The compiled loops of ingest (each compiled for one set of argument types).
+KERNELS = (_unwrap_run, _usual_samples)
+
+
+def warm_up() -> None:
+    """Load (or compile, the first time on a machine) ingest's compiled loops now.
+
+    What :func:`processing.warm_up` does for the core: a live server calls both when it
+    starts, so that no session's first notification waits for them. The arguments
+    have the types the decoder passes (a read-only int16 view of a frame).
+    """
+    counts = np.frombuffer(bytes(12), dtype="<i2").reshape(1, 6)
+    _unwrap_run(0, 0, 1, 10_000, 0, 0)
+    _usual_samples(counts, 0, 10_000, 0, 0, 0.0, 1.0, 1.0, 1.0, 0)
 
 
 def _earliest(a: NDArray[np.float64]) -> float:

@@ -184,6 +184,11 @@ class ClockMapper:
         """Host time (s) of sensor times (s), with the current estimate."""
         return self._offset + self._rate * np.asarray(sensor_s, dtype=np.float64)
 
+    @property
+    def line(self) -> tuple[float, float]:
+        """The current estimate as ``(offset, rate)``: host s = offset + rate · sensor s."""
+        return self._offset, self._rate
+
     def map_one(self, sensor_s: float) -> float:
         """Host time (s) of one sensor time (s): :meth:`map` of a scalar, as a float."""
         return self._offset + self._rate * sensor_s

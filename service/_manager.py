@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ingest import SensorSource, SourceSpecError, open_source
+from ingest import warm_up as warm_up_ingest
 from processing import (
     ANGLE_COLUMNS,
     REQUIRED_PLACEMENTS,
@@ -93,6 +94,7 @@ class SessionManager:
         """
         if self._settings.workers == 0:
             await asyncio.to_thread(warm_up)
+            await asyncio.to_thread(warm_up_ingest)
         if self._settings.workers > 0 and self._pool is None:
             pool = WorkerPool(self._settings.workers, self._source_factory)
             await pool.start()

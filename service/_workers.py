@@ -45,6 +45,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ingest import SensorSource, open_source
+from ingest import warm_up as warm_up_ingest
 from processing import AngleBlock, Event, ImuSamples, Placement, warm_up
 from service._engine import CoreState, SessionEngine, concat_samples
 from service._gc import settle as settle_gc
@@ -92,6 +93,7 @@ def _frame(obj: Any) -> bytes:
 def worker_main(sock: socket.socket, factory: SourceFactory | None) -> None:
     """Entry point of a worker process: serve the server on `sock` until told to stop."""
     warm_up()  # the core's compiled loops, before any session needs them
+    warm_up_ingest()  # and ingest's
     settle_gc()  # the modules just imported (and the loops) live as long as the process
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the whole group
         asyncio.run(_Worker(sock, factory).run())

@@ -318,3 +318,21 @@ def test_a_few_notifications_in_one_call_take_the_shortcut():
         ch.feed(arrivals[i : i + 3], frames[i : i + 3])
     assert calls["usual"] >= len(frames) - 9 and calls["other"] <= 3
     assert ch.stats().samples == 2 * len(frames)
+
+
+def test_ingest_compiled_loops_are_compiled_once_and_warm_up_covers_every_call():
+    # As for the processing core: a live stream through the shortcut must call the
+    # compiled loops with the argument types warm_up() gave them, and nothing else.
+    import ingest
+    from ingest._channel import KERNELS
+
+    ingest.warm_up()
+    before = {k.__name__: list(k.signatures) for k in KERNELS}
+    assert all(len(s) == 1 for s in before.values()), before
+    ch = SensorChannel(Placement.SACRUM, t0_ns=0, silence_timeout_s=1e9)
+    ch.feed_info(0, encode_info(INFO))
+    frames = _frames(300, INFO, counter0=65_000, t0_us=2**32 - 1_000_000)  # both wrap
+    for i, f in enumerate(frames):
+        ch.feed([(i + 1) * 20_000_000 + 5_000_000], [f])
+    assert ch.stats().samples == 2 * len(frames)
+    assert {k.__name__: list(k.signatures) for k in KERNELS} == before
