@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -167,6 +168,17 @@ def _same_items(a, b) -> None:
             assert x == y
 
 
+def _same_counts(a: SensorChannel, b: SensorChannel) -> None:
+    x, y = a.stats(), b.stats()
+    assert (x.samples, x.lost, x.duplicates, x.late, x.bad_frames) == (
+        y.samples,
+        y.lost,
+        y.duplicates,
+        y.late,
+        y.bad_frames,
+    )
+
+
 @settings(max_examples=80, deadline=None)
 @given(
     n_frames=st.integers(2, 300),
@@ -225,18 +237,13 @@ def test_one_notification_shortcut_gives_exactly_the_general_path(
         ch.feed_info(0, encode_info(info))
     for host, frame in stream:
         _same_items(fast.feed([host], [frame]), ref.feed([host], [frame]))
-    a, b = fast.stats(), ref.stats()
-    assert (a.samples, a.lost, a.duplicates, a.late, a.bad_frames) == (
-        b.samples,
-        b.lost,
-        b.duplicates,
-        b.late,
-        b.bad_frames,
-    )
+    _same_counts(fast, ref)
 
 
-def test_the_shortcut_is_taken_on_a_clean_stream():
-    # Otherwise the test above would compare the general path with itself.
+@pytest.mark.parametrize("per_call", [1, 3])
+def test_the_shortcut_is_taken_on_a_clean_stream(per_call):
+    # Otherwise the tests of the shortcut would compare the general path with itself.
+    # A few notifications in one call (a busy host) take it one by one.
     from ingest import _channel
 
     calls = {"usual": 0, "other": 0}
@@ -251,9 +258,11 @@ def test_the_shortcut_is_taken_on_a_clean_stream():
     ch._decode_one = counted  # type: ignore[method-assign]
     ch.feed_info(0, encode_info(INFO))
     frames = _frames(600, INFO)
-    for i, f in enumerate(frames):
-        ch.feed([(i + 1) * 20_000_000 + 5_000_000], [f])
-    assert calls["usual"] >= len(frames) - 3 and calls["other"] <= 3
+    arrivals = [(i + 1) * 20_000_000 + 5_000_000 for i in range(len(frames))]
+    for i in range(0, len(frames), per_call):
+        ch.feed(arrivals[i : i + per_call], frames[i : i + per_call])
+    assert calls["usual"] >= len(frames) - 3 * per_call and calls["other"] <= 3
+    assert ch.stats().samples == 2 * len(frames)
 
 
 @settings(max_examples=40, deadline=None)
@@ -288,36 +297,7 @@ def test_a_few_notifications_in_one_call_give_what_separate_calls_give(n_frames,
         got += grouped.feed([h for h, _ in part], [f for _, f in part])
         i += size
     _same_items(got, expected)
-    a, b = grouped.stats(), one.stats()
-    assert (a.samples, a.lost, a.duplicates, a.late, a.bad_frames) == (
-        b.samples,
-        b.lost,
-        b.duplicates,
-        b.late,
-        b.bad_frames,
-    )
-
-
-def test_a_few_notifications_in_one_call_take_the_shortcut():
-    from ingest import _channel
-
-    calls = {"usual": 0, "other": 0}
-    ch = SensorChannel(Placement.SACRUM, t0_ns=0, silence_timeout_s=1e9)
-    inner = ch._decode_one
-
-    def counted(payload, arrival_s):
-        out = inner(payload, arrival_s)
-        calls["other" if out is _channel._NOT_USUAL else "usual"] += 1
-        return out
-
-    ch._decode_one = counted  # type: ignore[method-assign]
-    ch.feed_info(0, encode_info(INFO))
-    frames = _frames(600, INFO)
-    arrivals = [(i + 1) * 20_000_000 + 5_000_000 for i in range(len(frames))]
-    for i in range(0, len(frames), 3):
-        ch.feed(arrivals[i : i + 3], frames[i : i + 3])
-    assert calls["usual"] >= len(frames) - 9 and calls["other"] <= 3
-    assert ch.stats().samples == 2 * len(frames)
+    _same_counts(grouped, one)
 
 
 def test_ingest_compiled_loops_are_compiled_once_and_warm_up_covers_every_call():
