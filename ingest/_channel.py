@@ -749,11 +749,13 @@ def warm_up() -> None:
 
     What :func:`processing.warm_up` does for the core: a live server calls both when it
     starts, so that no session's first notification waits for them. The arguments
-    have the types the decoder passes (a read-only int16 view of a frame).
+    have the types the decoder passes: an int16 view of a frame, read-only from
+    ``bytes`` (BLE, relays, logs), writable from a ``bytearray``.
     """
-    counts = np.frombuffer(bytes(12), dtype="<i2").reshape(1, 6)
     _unwrap_run(0, 0, 1, 10_000, 0, 0)
-    _usual_samples(counts, 0, 10_000, 0, 0, 0.0, 1.0, 1.0, 1.0, 0)
+    for payload in (bytes(12), bytearray(12)):
+        counts = np.frombuffer(payload, dtype="<i2").reshape(1, 6)
+        _usual_samples(counts, 0, 10_000, 0, 0, 0.0, 1.0, 1.0, 1.0, 0)
 
 
 def _earliest(a: NDArray[np.float64]) -> float:

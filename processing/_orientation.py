@@ -360,10 +360,10 @@ class OrientationTracker:
         return out
 
     def _run(self, filt: VQF, gyr: NDArray, acc: NDArray, start: int, stop: int) -> NDArray:
-        if stop - start <= _FEW_SAMPLES:
+        if stop - start <= _FEW_SAMPLES and gyr.strides[-1] == acc.strides[-1] == 8:
             # A live step's one or two grid points: VQF's per-sample calls, the same
             # numbers as updateBatch (which builds a dict of ten arrays per call) for
-            # half its cost or less.
+            # half its cost or less. They take rows as they are: contiguous ones only.
             q = np.empty((stop - start, 4))
             for i in range(start, stop):
                 filt.update(gyr[i], acc[i])
