@@ -684,6 +684,13 @@ class SensorChannel:
 
 
 @compiled
+def _sensor_us(t0_us, i, period_us, last_s_us):  # pragma: no cover - compiled
+    """Sample `i`'s u32 sensor time (µs) unwrapped to the value nearest `last_s_us`."""
+    t_us = (t0_us + i * period_us) & 0xFFFFFFFF
+    return last_s_us + (t_us - last_s_us + _HALF32) % _U32 - _HALF32
+
+
+@compiled
 def _unwrap_run(counter0, t0_us, n, period_us, last_c, last_s_us):  # pragma: no cover
     """The shortcut's unwrapping of one frame, as :func:`~ingest._clock.unwrap` does.
 
@@ -697,8 +704,7 @@ def _unwrap_run(counter0, t0_us, n, period_us, last_c, last_s_us):  # pragma: no
     u_prev = 0
     s_us = 0
     for i in range(n):
-        t_us = (t0_us + i * period_us) & 0xFFFFFFFF
-        s_us = last_s_us + (t_us - last_s_us + _HALF32) % _U32 - _HALF32
+        s_us = _sensor_us(t0_us, i, period_us, last_s_us)
         predicted = last_c + int(np.rint((s_us - last_s_us) / period_us))
         c = (counter0 + i) & 0xFFFF
         u = predicted + (c - predicted + _HALF16) % _U16 - _HALF16
@@ -728,8 +734,7 @@ def _usual_samples(
     u = np.empty(n, dtype=np.int64)
     increasing = True
     for i in range(n):
-        t_us = (t0_us + i * period_us) & 0xFFFFFFFF
-        s_us = last_s_us + (t_us - last_s_us + _HALF32) % _U32 - _HALF32
+        s_us = _sensor_us(t0_us, i, period_us, last_s_us)
         times[i] = offset_s + rate * ((s_us - anchor_us) * 1e-6)
         if i and not times[i] > times[i - 1]:
             increasing = False
