@@ -126,6 +126,7 @@ def serve_main(data: str, workers: int, tick_s: float | None) -> None:
 
     import service._metrics
     from service import Settings, serve
+    from service._loop import run as run_loop
 
     # Every message of the run in the percentiles: the service's windows keep the newest
     # 10 000 values, only the last ~10 s of angle frames with 50 athletes.
@@ -135,7 +136,7 @@ def serve_main(data: str, workers: int, tick_s: float | None) -> None:
     settings = Settings(data_dir=Path(data), port=0, token=SecretStr(TOKEN), workers=workers)
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        asyncio.run(
+        run_loop(
             serve(
                 settings,
                 announce=lambda s: print(s, flush=True),

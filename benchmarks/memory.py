@@ -119,12 +119,13 @@ def serve_main(data: str, hours: float) -> None:
     from pydantic import SecretStr
 
     from service import Settings, serve
+    from service._loop import run as run_loop
 
     base_session()  # before serving: what the benchmark's source replays is not the service's
     settings = Settings(data_dir=Path(data), port=0, token=SecretStr(TOKEN))
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        asyncio.run(
+        run_loop(
             serve(
                 settings,
                 announce=lambda s: print(s, flush=True),

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from service._app import create_app
 from service._config import ApiToken, Settings, resolve_token
 from service._gc import settle as settle_gc
+from service._loop import running_loop_name
 from service._manager import SourceFactory
 from service._store import Store
 
@@ -147,7 +148,10 @@ async def serve(
             # otherwise walk it all and stop the event loop for ~0.1 s; and space them.
             settle_gc()
             shown = f"[{host}]" if ":" in host else host
-            announce(f"squatsense: serving on http://{shown}:{port} (data: {settings.data_dir})")
+            announce(
+                f"squatsense: serving on http://{shown}:{port} "
+                f"(data: {settings.data_dir}; event loop: {running_loop_name()})"
+            )
         await serving
     finally:
         if not serving.done():

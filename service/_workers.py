@@ -49,6 +49,7 @@ from ingest import warm_up as warm_up_ingest
 from processing import AngleBlock, Event, ImuSamples, Placement, warm_up
 from service._engine import CoreState, SessionEngine, concat_samples
 from service._gc import settle as settle_gc
+from service._loop import run as run_loop
 from service._metrics import StepStamps
 from service._session import (
     AngleDecimator,
@@ -96,7 +97,7 @@ def worker_main(sock: socket.socket, factory: SourceFactory | None) -> None:
     warm_up_ingest()  # and ingest's
     settle_gc()  # the modules just imported (and the loops) live as long as the process
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches the whole group
-        asyncio.run(_Worker(sock, factory).run())
+        run_loop(_Worker(sock, factory).run())
 
 
 class _Worker:

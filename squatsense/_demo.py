@@ -43,7 +43,9 @@ class DemoOptions:
 
 def run_demo(options: DemoOptions) -> int:
     """Run the demo; returns the exit code."""
-    return asyncio.run(_demo(options))
+    from service._loop import run as run_loop
+
+    return run_loop(_demo(options))
 
 
 class _Api:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import signal
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from service import ServiceError, Settings, TokenOrigin, resolve_token, serve
+    from service._loop import LoopChoiceError
+    from service._loop import run as run_loop
     from squatsense.cli import CliError
 
     overrides = {
@@ -62,8 +63,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # their summaries stored), then re-raises the signal, which ends here as exit code 0.
     previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        asyncio.run(serve(settings, token=token, announce=lambda s: print(s, flush=True)))
-    except ServiceError as exc:
+        run_loop(serve(settings, token=token, announce=lambda s: print(s, flush=True)))
+    except (ServiceError, LoopChoiceError) as exc:
         raise CliError(f"serve: {exc}") from exc
     except KeyboardInterrupt:
         print("squatsense: stopped", flush=True)
@@ -74,6 +75,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the service with a simulated athlete; print live reps and cues; write exports."""
+    from service._loop import LoopChoiceError
     from squatsense._demo import DemoError, DemoOptions, run_demo
     from squatsense.cli import CliError
 
@@ -87,5 +89,5 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
     try:
         return run_demo(options)
-    except DemoError as exc:
+    except (DemoError, LoopChoiceError) as exc:
         raise CliError(f"demo: {exc}") from exc

@@ -8,6 +8,7 @@ with its data up to the last second.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 import os
@@ -24,6 +25,7 @@ import pytest
 from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parents[1]
+HAVE_UVLOOP = importlib.util.find_spec("uvloop") is not None
 
 
 class Server:
@@ -112,6 +114,7 @@ def test_a_live_session_over_a_real_server_and_everything_after_a_restart(tmp_pa
     try:
         token = (data / "token").read_text().strip()
         assert server.output.count(token) == 1 and "shown once" in server.output
+        assert f"event loop: {'uvloop' if HAVE_UVLOOP else 'asyncio'})" in server.output
         with api(server, token) as http:
             sid = start_session(http, speed=4.0)
             seen: dict[str, int] = {}
@@ -158,6 +161,8 @@ def test_a_live_session_over_a_real_server_and_everything_after_a_restart(tmp_pa
                 assert [s["id"] for s in listed["sessions"]] == [sid]
                 assert http.get(f"/api/sessions/{sid}").json() == session
                 assert exports(http, sid) == before
+            assert again.stop(signal.SIGINT) == 0  # Ctrl-C: as cleanly as SIGTERM
+            assert "squatsense: stopped" in again.output
         finally:
             again.stop()
     finally:
