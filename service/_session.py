@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -465,7 +466,12 @@ def failure_text(exc: BaseException) -> str:
 
 def angle_rows(block: AngleBlock) -> NDArray[np.float64]:
     """A block's angles as stored: rows of ``time_s`` then ANGLE_COLUMNS, deg."""
-    return np.column_stack([block.time_s, *(block.angles_deg[c] for c in ANGLE_COLUMNS)])
+    # Column by column into one array: for a step's few rows, half np.column_stack's cost.
+    rows = np.empty((len(block), len(ANGLE_COLUMNS) + 1))
+    rows[:, 0] = block.time_s
+    for i, column in enumerate(ANGLE_COLUMNS, start=1):
+        rows[:, i] = block.angles_deg[column]
+    return rows
 
 
 class AngleDecimator:
@@ -476,11 +482,16 @@ class AngleDecimator:
         self._bucket = -1
 
     def take(self, rows: NDArray[np.float64]) -> NDArray[np.float64] | None:
-        """The rows (see :func:`angle_rows`) that start a new bucket, or None."""
-        bucket = np.floor(rows[:, 0] * self._rate_hz).astype(np.int64)
-        keep = bucket > self._bucket
-        keep[1:] &= bucket[1:] != bucket[:-1]
-        if not keep.any():
+        """The rows (see :func:`angle_rows`, times increasing) that start a new bucket, or None."""
+        # On Python floats: a step has a few rows, and most steps give none.
+        bucket, rate_hz = self._bucket, self._rate_hz
+        keep = []
+        for i, t in enumerate(rows[:, 0].tolist()):
+            b = math.floor(t * rate_hz)
+            if b > bucket:
+                keep.append(i)
+                bucket = b
+        if not keep:
             return None
-        self._bucket = int(bucket[keep][-1])
+        self._bucket = bucket
         return rows[keep]

@@ -11,6 +11,8 @@ import math
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 from service_helpers import AUTH, TOKEN, make_app, simulated
 from starlette.websockets import WebSocketDisconnect
@@ -18,10 +20,12 @@ from starlette.websockets import WebSocketDisconnect
 from firmware_protocol import encode_frames, encode_info
 from ingest import SensorBatch, SimulatedSource, SourceParams
 from ingest._channel import SensorChannel
-from processing import Placement
+from processing import AngleBlock, Placement
+from processing.consts import ANGLE_COLUMNS
 from service import Settings, create_app
 from service._broadcast import Broadcaster
 from service._metrics import STAGES, ServiceMetrics, StepStamps
+from service._session import AngleDecimator, angle_rows
 from simulator import Chip, sensor_info
 
 
@@ -227,3 +231,31 @@ async def test_a_worker_sends_a_steps_angles_live_only_when_a_frame_is_due():
     assert name == "on_angles"
     assert rows[:, 0].tolist() == [0.00, 0.01, 0.10, 0.11, 0.12, 0.13, 0.14]
     assert rows[:, 2].tolist() == pytest.approx(2 * rows[:, 0])  # the second angle: 2 t
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rate_hz=st.sampled_from([10.0, 20.0, 25.0, 30.0, 100.0]),
+    k0=st.integers(0, 10_000),
+    sizes=st.lists(st.integers(0, 40), min_size=1, max_size=30),
+)
+def test_live_angle_frames_are_the_first_row_of_each_bucket_however_the_rows_come(
+    rate_hz, k0, sizes
+):
+    # Every grid row once, in steps of any size: what goes live is each 1/rate_hz bucket's
+    # first row, once (the vectorised rule this replaced, applied to the whole run).
+    t = (k0 + np.arange(sum(sizes))) / 100.0
+    table = np.random.default_rng(k0).normal(size=(6, len(t)))
+    block = AngleBlock(t, dict(zip(ANGLE_COLUMNS, table, strict=True)))
+    rows = angle_rows(block)
+    assert np.array_equal(rows, np.column_stack([t, *table]))
+    decimator, got, start = AngleDecimator(rate_hz), [], 0
+    for n in sizes:
+        live = decimator.take(rows[start : start + n])
+        assert live is None or len(live)
+        got += [] if live is None else live.tolist()
+        start += n
+    bucket = np.floor(t * rate_hz).astype(np.int64)
+    first = np.ones(len(t), dtype=bool)
+    first[1:] = bucket[1:] != bucket[:-1]
+    assert got == rows[first].tolist()
