@@ -44,7 +44,8 @@ from firmware_protocol import (
     encode_info,
     read_data_frame,
 )
-from ingest._clock import ClockMapper, ClockParams, unwrap
+from ingest._clock import ClockMapper, ClockParams, _fit_windows, _line, unwrap
+from ingest._clock import warm_up as _warm_up_clock
 from ingest._items import SensorBatch, SensorStats, SourceItem, StatusEvent, StatusKind
 from ingest._loss import LossCounter
 from processing import ImuSamples, Placement
@@ -746,7 +747,7 @@ def _usual_samples(
 
 
 #: The compiled loops of ingest (each compiled for one set of argument types).
-KERNELS = (_unwrap_run, _usual_samples)
+KERNELS = (_unwrap_run, _usual_samples, _fit_windows, _line)
 
 
 def warm_up() -> None:
@@ -758,6 +759,7 @@ def warm_up() -> None:
     ``bytes`` (BLE, relays, logs), writable from a ``bytearray``.
     """
     _unwrap_run(0, 0, 1, 10_000, 0, 0)
+    _warm_up_clock()
     for payload in (bytes(12), bytearray(12)):
         counts = np.frombuffer(payload, dtype="<i2").reshape(1, 6)
         _usual_samples(counts, 0, 10_000, 0, 0, 0.0, 1.0, 1.0, 1.0, 0)

@@ -55,6 +55,49 @@ def test_two_sensors_at_plus_minus_200_ppm_line_up_within_2_ms_after_60_s():
     assert np.max(np.abs(common - other)) < 0.002
 
 
+def _numpy_fit(s, a, window_s=1.0, max_drift=1e-3, outlier_s=0.005):
+    """The fit as numpy arithmetic (what the compiled one replaced): (rate, offset)."""
+    if len(s) < 3 or s[-1] - s[0] < 2.0 * window_s:
+        return 1.0, float(np.min(a - s))
+
+    def line(s, a):
+        s_mean, a_mean = float(s.mean()), float(a.mean())
+        ds = s - s_mean
+        rate = float(np.clip(ds @ (a - a_mean) / (ds @ ds), 1 - max_drift, 1 + max_drift))
+        return rate, a_mean - rate * s_mean
+
+    rate, offset = line(s, a)
+    resid = a - (offset + rate * s)
+    keep = resid <= np.median(resid) + outlier_s
+    if keep.sum() >= 3 and not keep.all():
+        rate, offset = line(s[keep], a[keep])
+    return rate, offset
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    n=st.integers(1, 130),
+    start_s=st.floats(0.0, 5e4),
+    drift_ppm=st.floats(-1500.0, 1500.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_the_compiled_clock_fit_agrees_with_the_numpy_arithmetic(n, start_s, drift_ppm, seed):
+    # Window minima: mostly a short delay, some windows whose frames all waited.
+    rng = np.random.default_rng(seed)
+    s = start_s + np.cumsum(rng.uniform(0.2, 1.0, n))
+    delay = rng.exponential(0.002, n) + (rng.random(n) < 0.1) * rng.uniform(0.0, 0.3, n)
+    a = 7.0 + s * (1 + drift_ppm * 1e-6) + delay
+    mapper = ClockMapper()
+    for si, ai in zip(s.tolist(), a.tolist(), strict=True):
+        mapper.add_point(si, ai)
+    windows = mapper.n_windows
+    rate, offset = _numpy_fit(np.array(mapper._win_s), np.array(mapper._win_a))
+    assert windows == len(np.unique(np.floor(s)))
+    assert abs(mapper.line[1] - rate) <= 1e-12
+    # Mapped times (what ingest gives) agree to well under a microsecond.
+    assert abs(mapper.map_one(float(s[-1])) - (offset + rate * float(s[-1]))) <= 1e-9
+
+
 def test_host_stall_does_not_bend_the_fit():
     rng = np.random.default_rng(2)
     true, sensor_us, last, arrival = _sensor(rng, 50.0, 0, duration_s=40.0)
