@@ -245,7 +245,7 @@ async def _record(source: Any, raw: Path, duration_s: float | None) -> None:
 
 def cmd_record(args: argparse.Namespace) -> int:
     """Record until Ctrl-C: a raw frame log while streaming, the CSV when stopped."""
-    from ingest import RAW_LOG_SUFFIX, BleSource, SimulatedSource, export_raw_log
+    from ingest import RAW_LOG_SUFFIX, BleSource, SimulatedSource, export_raw_log, warm_up
     from squatsense.cli import CliError
 
     out = Path(args.out)
@@ -257,6 +257,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     if args.simulate:
         source = SimulatedSource(args.simulate, speed=args.speed, duration_s=args.duration)
     else:
+        warm_up()  # the decoder's compiled loops, before any sensor streams
         source = BleSource(pairing_path=args.config)
     print(f"recording to {raw} (raw frame log); Ctrl-C to stop", flush=True)
     try:

@@ -33,6 +33,7 @@ from ingest import (
     StatusKind,
     UnavailableReason,
     scan_sensors,
+    warm_up,
 )
 from ingest._ble import translate_bleak_error
 from processing import Placement
@@ -41,6 +42,16 @@ from tests.conftest import simulated
 from tests.ingest_fakes import FakePeripheral, FakeWorld
 
 STREAM_S = 3.0
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _compiled_loops_loaded():
+    # As a live host does before streaming (the server at start, `ingest record`): the
+    # first load of numba's code stalls the loop ~0.2 s, and the fake world's sensors
+    # keep their own clock meanwhile.
+    warm_up()
+
+
 FAST = BleParams(scan_timeout_s=2.0, backoff_initial_s=0.05, backoff_max_s=0.2)
 
 
