@@ -3,8 +3,9 @@
 The server and its worker processes spend much of their time in the event loop's own
 machinery: a timer and a task step per simulated notification, a callback per
 processing step, a socket write per turn. uvloop (libuv, installed with
-``uvicorn[standard]`` on Linux and macOS) does that work in C; at 50 live athletes it
-cut the workers' CPU (docs/performance.md). ``SQUATSENSE_LOOP=asyncio`` chooses
+``uvicorn[standard]`` on Linux and macOS) does that work in C: the same code took
+5–6 % less CPU on it with 15 live athletes, measured side by side
+(docs/performance.md). ``SQUATSENSE_LOOP=asyncio`` chooses
 asyncio's own loop instead (for comparison, or if uvloop misbehaves somewhere); where
 uvloop is not installed (Windows), asyncio's is used.
 """
