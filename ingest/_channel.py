@@ -541,7 +541,7 @@ class SensorChannel:
         counter0, t0_us, counts = frame
         n = len(counts)
         period = info.period_us
-        u0, s_last_us, run = _unwrap_run(counter0, t0_us, len(counts), period, last_c, last_s_us)
+        u0, s_last_us, run = _unwrap_run(counter0, t0_us, n, period, last_c, last_s_us)
         if not run:
             return _NOT_USUAL
         highest = self._loss.highest
@@ -555,7 +555,6 @@ class SensorChannel:
         # From here on, the state changes as in _decode_frames.
         self._check_jump = False
         self._mapper.add_point(sensor_last_s, arrival_s)
-        n = len(counts)
         self._loss.update_run(u0, n)
         if u0 + n - 1 >= last_c:
             self._last_c, self._last_s_us = u0 + n - 1, s_last_us
