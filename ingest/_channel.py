@@ -507,8 +507,8 @@ class SensorChannel:
         sel = np.flatnonzero(fresh)
         sel = sel[np.argsort(u[sel], kind="stable")]
         times = self._mapper.map(sensor_s[sel])
-        keep = self._in_order(times, u[sel])
-        sel, times = sel[keep], times[keep]
+        keep, times = self._in_order(times, u[sel])
+        sel = sel[keep]
         return self._emit(
             times,
             batch.acc_mps2[sel],
@@ -573,23 +573,42 @@ class SensorChannel:
         )
         counter = u_arr.astype(np.uint16)  # the wire's counters: u modulo 2**16
         if not (u0 > self._last_emit_c and times[0] > self._last_emit_t and increasing):
-            keep = self._in_order(times, u_arr)
-            times, acc, gyr, counter = times[keep], acc[keep], gyr[keep], counter[keep]
+            keep, times = self._in_order(times, u_arr)
+            acc, gyr, counter = acc[keep], gyr[keep], counter[keep]
             u_arr = u_arr[keep]
         return self._emit(times, acc, gyr, counter, u_arr, arrival_s, arrival_s)
 
-    def _in_order(self, times: NDArray[np.float64], counters: NDArray[np.int64]) -> NDArray:
-        """Mask of samples that can still be emitted: after everything already sent."""
+    def _in_order(
+        self, times: NDArray[np.float64], counters: NDArray[np.int64]
+    ) -> tuple[NDArray[np.bool_], NDArray[np.float64]]:
+        """Which samples can still be emitted, and their times: ``(keep, times[keep])``.
+
+        A sample whose counter is not after the last one emitted came after a later
+        sample had been delivered (a reordered or repeated frame): dropped, and counted
+        as late. The others are all kept, in order. Their mapped times can still fall
+        before samples already delivered when the clock fit moved back: a stream whose
+        first frames came late (a burst after the host stalled) fitted its line through
+        them, and the next frame on time lowers it by the stall. Rather than losing
+        those samples, their times are slewed: each at least half a nominal period
+        after the one before, so the stream catches up with the fit at half its rate
+        (a 0.2 s step within 0.4 s of samples). Times already in order are unchanged.
+        """
         keep = np.ones(len(times), dtype=bool)
         if self._last_emit_c is not None:
             keep &= counters > self._last_emit_c
-        if len(times):
-            prev = np.empty(len(times))
-            prev[0] = self._last_emit_t
-            prev[1:] = times[:-1]
-            keep &= times > np.maximum.accumulate(prev)
         self.late += int((~keep).sum())
-        return keep
+        times = times[keep]
+        assert self.info is not None  # noqa: S101 - decoding needs it
+        step = 0.5 * self.info.period_us * 1e-6
+        prev = self._last_emit_t
+        if len(times) and (times[0] <= prev or not _increasing(times)):
+            out = times.tolist()
+            for i, t in enumerate(out):
+                if t <= prev:  # the time a dropped sample would have had: slew
+                    out[i] = t = prev + step
+                prev = t
+            times = np.array(out)
+        return keep, times
 
     def _decode_witmotion(
         self, payloads: list[bytes], arrival: NDArray[np.float64], items: list[SourceItem]
@@ -622,10 +641,10 @@ class SensorChannel:
         self._wit_next = int(k[-1]) + 1
         self._mapper.add(k[last] * period_s, a[last])
         times = self._mapper.map(k * period_s)
-        keep = self._in_order(times, k)
+        keep, times = self._in_order(times, k)
         self._last_emit_c = None  # indices are not counters; order is by time alone
         return self._emit(
-            times[keep],
+            times,
             wb.samples.acc_mps2[keep],
             wb.samples.gyr_rps[keep],
             None,

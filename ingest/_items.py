@@ -127,8 +127,10 @@ class SensorStats:
     duplicates : int
         Samples received more than once (dropped).
     late : int
-        Samples received after a later sample had already been delivered (dropped, not
-        lost: the live stream cannot go back in time).
+        Samples received after a later sample had already been delivered, from a
+        reordered or repeated frame (dropped, not lost: the live stream cannot go back
+        in time). Samples in order whose mapped time falls back, because the clock fit
+        moved, are not late: they are delivered, their times slewed forward.
     bad_frames : int
         Notifications that did not decode (skipped).
     rate_hz : float

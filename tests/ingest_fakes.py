@@ -59,6 +59,7 @@ class FakePeripheral:
     connects: int = 0
     controls: list[bytes] = field(default_factory=list)
     sent: list[tuple[int, bytes]] = field(default_factory=list)  # (connection, payload)
+    restarts: list[int] = field(default_factory=list)  # simulator counter sent as 0, each
 
 
 class FakeWorld:
@@ -292,4 +293,5 @@ class FakeClient(BaseBleakClient):
         (c0,) = struct.unpack_from("<H", payload, 2)
         if self._restart_counter is None:
             self._restart_counter = c0
+            self.peripheral.restarts.append(c0)
         return payload[:2] + struct.pack("<H", (c0 - self._restart_counter) % 65536) + payload[4:]

@@ -159,6 +159,38 @@ def test_channel_loss_is_exact_under_loss_duplicates_and_reordering(n_frames, st
     assert delivered + stats.late == 2 * len(sent)  # late ones dropped, not lost
 
 
+@pytest.mark.parametrize("per_call", [1, 4])
+def test_a_burst_after_a_stall_at_the_start_loses_no_sample(per_call):
+    # The host stalled 0.25 s as the stream began (a busy loop, a first load of compiled
+    # code): the first frames arrive together, late, and the fit's first line runs
+    # through them; the next frame on time lowers it by the stall. Those samples used to
+    # map before the ones already delivered and were dropped as late (13 per sensor in
+    # the BLE test). Now every one is delivered, in order, their times slewed forward
+    # and back on the line within twice the step.
+    frames = _frames(300, INFO)  # 2 samples per frame at 100 Hz: 20 ms apart
+    on_time = [int(((i + 1) * 0.02 + 0.005) * 1e9) for i in range(len(frames))]
+    stalled = [max(h, int(0.255e9)) for h in on_time]
+    got = {}
+    for name, hosts in (("on time", on_time), ("stalled", stalled)):
+        ch = SensorChannel(Placement.SACRUM, t0_ns=0, silence_timeout_s=1e9)
+        ch.feed_info(0, encode_info(INFO))
+        batches = []
+        for k in range(0, len(frames), per_call):
+            items = ch.feed(hosts[k : k + per_call], frames[k : k + per_call])
+            batches += [b for b in items if isinstance(b, SensorBatch)]
+        stats = ch.stats()
+        assert stats.late == 0 and stats.lost == 0 and stats.samples == 2 * len(frames)
+        got[name] = np.concatenate([b.samples.time_s for b in batches])
+        counters = np.concatenate([b.counter for b in batches])
+        np.testing.assert_array_equal(counters, np.arange(2 * len(frames)))
+    ref, t = got["on time"], got["stalled"]
+    assert np.all(np.diff(t) > 0)
+    assert np.all(t >= ref - 1e-9) and np.all(t <= ref + 0.25)
+    # Back on the line: 0.25 s of step, caught up within 0.5 s of samples after it.
+    back = ref > 0.26 + 0.5
+    assert back.any() and np.array_equal(t[back], ref[back])
+
+
 def test_counter_wraps_and_a_long_silence_are_counted_right():
     # 70 000 samples: the u16 counter wraps; then 40 000 samples (> 32768) go missing
     # in one piece, which only the sensor clock can resolve.
