@@ -140,6 +140,11 @@ class SessionProcessor:
         return list(self._reps.reps)
 
     @property
+    def in_rep(self) -> bool:
+        """True while a rep is under way (from leaving the standing level until back)."""
+        return self._reps.in_rep
+
+    @property
     def set_number(self) -> int:
         """The current (or last) set, 1-based; 0 before the first rep."""
         return self._reps.set_number

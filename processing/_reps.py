@@ -83,6 +83,11 @@ class RepTracker:
         self._k_start = 0
         self.reps: list[RepMetrics] = []
 
+    @property
+    def in_rep(self) -> bool:
+        """True while a rep is under way (the excursion detector's start to its end)."""
+        return self._detector.active
+
     def _append(
         self, k0: int, angles: dict[str, NDArray[np.float64]], depth: NDArray[np.float64]
     ) -> None:

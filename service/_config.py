@@ -58,10 +58,11 @@ class Settings(BaseSettings):
     max_live_sessions : int
         Sessions that may run at once; creating another answers 429. Default 100.
     feed_interval_s : float
-        Shortest time between two processing steps of one calibrated session, s. 0:
-        process as soon as the samples that arrived together are in (under load, each
-        step then covers whatever accumulated). A larger value trades cue latency for
-        CPU. Default 0.
+        Shortest time between two processing steps of one calibrated session while a
+        rep is under way, s (at rest, steps are at least 40 ms apart whatever this
+        says). 0: process as soon as the samples that arrived together are in (under
+        load, each step then covers whatever accumulated). A larger value trades cue
+        latency for CPU. Default 0.
     workers : int
         Worker processes that run the live sessions' sources, ingest and processing
         (their bulk of CPU), each session in the least busy one; the server's own

@@ -259,3 +259,73 @@ def test_live_angle_frames_are_the_first_row_of_each_bucket_however_the_rows_com
     first = np.ones(len(t), dtype=bool)
     first[1:] = bucket[1:] != bucket[:-1]
     assert got == rows[first].tolist()
+
+
+async def test_steps_are_spaced_while_resting_and_change_nothing_but_when(default_session):
+    # While no rep is under way (the athlete stands: most of a session) a live session
+    # steps at most every RESTING_STEP_S, not on every notification; in a rep, at once.
+    # The chunking changes, the results do not: the same reps, bottoms, cues and angles
+    # as one processor fed the same samples sample batch by sample batch.
+    from processing import BottomReached, Cue, RepMetrics, SessionProcessor
+    from service._engine import RESTING_STEP_S, SessionEngine
+
+    class Sink:
+        def __init__(self) -> None:
+            self.batches: list[tuple[Placement, object]] = []
+            self.events: list = []
+            self.steps: list[tuple[float, bool]] = []  # (step start, in a rep after it)
+
+        def on_batch(self, placement, samples):
+            self.batches.append((placement, samples))
+
+        def on_sensor(self, event):
+            pass
+
+        def on_waiting(self, missing):
+            pass
+
+        def on_processing(self, placements):
+            pass
+
+        def on_events(self, events, stamps, core):
+            self.events += events
+
+        def on_step(self, ns):
+            proc = engine.processor
+            if proc.calibrated:
+                self.steps.append((engine._last_step, proc.in_rep))
+
+    sink = Sink()
+    source = SimulatedSource(session=default_session, speed=5.0, duration_s=30.0)
+    engine = SessionEngine(source, sink, paced=True)
+    await engine.run()
+
+    # (The last step is the one that processes what is left when the source ends.)
+    steps = sink.steps[:-1]
+    gaps = [(b[0] - a[0], a[1]) for a, b in zip(steps, steps[1:], strict=False)]
+    resting = [g for g, in_rep in gaps if not in_rep]
+    in_rep = [g for g, in_rep in gaps if in_rep]
+    assert len(resting) > 20 and len(in_rep) > 20  # both happened
+    assert min(resting) >= RESTING_STEP_S - 1e-3
+    assert np.median(in_rep) < RESTING_STEP_S / 2  # 4 sensors' notifications at 5x
+
+    ref = SessionProcessor(engine.processor.placements)
+    expected = []
+    for placement, samples in sink.batches:
+        expected += ref.feed(placement, samples)
+    expected += ref.finish()
+
+    def outcome(events):
+        kinds = (RepMetrics, BottomReached, Cue)
+        angles = [e for e in events if isinstance(e, AngleBlock)]
+        table = np.column_stack(
+            [np.concatenate([a.time_s for a in angles])]
+            + [np.concatenate([a.angles_deg[c] for a in angles]) for c in ANGLE_COLUMNS]
+        )
+        return [e for e in events if isinstance(e, kinds)], table
+
+    got_events, got_angles = outcome(sink.events)
+    want_events, want_angles = outcome(expected)
+    assert any(isinstance(e, RepMetrics) for e in want_events)
+    assert got_events == want_events
+    np.testing.assert_array_equal(got_angles, want_angles)
