@@ -21,7 +21,7 @@ from processing._events import (
     StatusEvent,
 )
 from processing._params import CueParams, ProcessingParams
-from processing._pipeline import AnalysisResult, SessionProcessor, analyze, collect
+from processing._pipeline import AnalysisResult, SessionProcessor, analyze, collect, of_cancelled
 from processing._summary import DISCLAIMER, SessionSummary, SetSummary, summarize
 from processing._types import ImuSamples
 from processing._warm import warm_up
@@ -60,6 +60,7 @@ __all__ = [
     "StatusEvent",
     "analyze",
     "collect",
+    "of_cancelled",
     "segment_angles_rad",
     "summarize",
     "warm_up",

@@ -279,7 +279,9 @@ class AnalysisResult:
         The six angles (``ANGLE_COLUMNS``), deg; NaN where unknown.
     reps : list of RepMetrics
     cues : list of Cue
+        Of the reps (a rep cancelled after its bottom takes its cues with it).
     bottoms : list of BottomReached
+        Of the reps (not those of cancelled ones).
     status : list of StatusEvent
     """
 
@@ -291,12 +293,17 @@ class AnalysisResult:
     status: list[StatusEvent] = field(default_factory=list)
 
 
+def of_cancelled(event: Cue | BottomReached, cancel: RepCancelled) -> bool:
+    """True if `event` (a cue or bottom) belongs to the rep `cancel` cancelled."""
+    t_s = event.t_s if isinstance(event, Cue) else event.t_detected_s
+    return (event.set, event.rep) == (cancel.set, cancel.rep) and t_s <= cancel.t_s
+
+
 def collect(events: Iterable[Event]) -> AnalysisResult:
     """Gather a stream of events into an :class:`AnalysisResult`."""
     times: list[NDArray[np.float64]] = []
     angles: dict[str, list[NDArray[np.float64]]] = {c: [] for c in ANGLE_COLUMNS}
     result = AnalysisResult(np.empty(0), {})
-    cancelled: set[tuple[int, int]] = set()
     for e in events:
         if isinstance(e, AngleBlock):
             times.append(e.time_s)
@@ -311,7 +318,9 @@ def collect(events: Iterable[Event]) -> AnalysisResult:
         elif isinstance(e, StatusEvent):
             result.status.append(e)
         elif isinstance(e, RepCancelled):
-            cancelled.add((e.set, e.rep))
+            # Its set and rep numbers go to the next rep, which has not begun yet.
+            result.cues = [c for c in result.cues if not of_cancelled(c, e)]
+            result.bottoms = [b for b in result.bottoms if not of_cancelled(b, e)]
     result.time_s = np.concatenate(times) if times else np.empty(0)
     result.angles_deg = {c: (np.concatenate(v) if v else np.empty(0)) for c, v in angles.items()}
     return result

@@ -49,6 +49,7 @@ from processing import (
     RepCancelled,
     RepMetrics,
     StatusEvent,
+    of_cancelled,
     summarize,
 )
 from service._broadcast import Broadcaster, CloseReason
@@ -387,6 +388,10 @@ class LiveSession:
             elif isinstance(e, BottomReached):
                 publish("bottom", encode(e.to_dict()), entered_ns=entered_ns, stamps=stamps)
             elif isinstance(e, RepCancelled):
+                # Not a rep after all: its cues (given live, at its bottom) are not kept
+                # with the session, whose set and rep numbers the next rep takes over.
+                self.cues = [c for c in self.cues if not of_cancelled(c, e)]
+                self._store.remove_cues(self.id, e.set, e.rep, e.t_s)
                 publish("rep_cancelled", encode(e.to_dict()), entered_ns=entered_ns, stamps=stamps)
             elif isinstance(e, StatusEvent):
                 self._publish_status(e.kind, e.detail)

@@ -494,6 +494,10 @@ class Store:
         """Store one cue (``Cue.to_dict()``)."""
         self.post(_add_cue, session_id, dict(cue))
 
+    def remove_cues(self, session_id: str, set_no: int, rep_no: int, until_s: float) -> None:
+        """Remove the cues of a cancelled rep: set `set_no`, rep `rep_no`, up to `until_s`."""
+        self.post(_remove_cues, session_id, int(set_no), int(rep_no), float(until_s))
+
     def update_session(self, session_id: str, **fields: Any) -> None:
         """Update columns of a session: state, reason, placements, duration_s, sensors."""
         self.post(_update_session, session_id, fields)
@@ -739,6 +743,15 @@ def _add_cue(conn: sqlite3.Connection, session_id: str, cue: dict[str, Any]) -> 
             cue.get("t_s"),
             _dumps(cue),
         ),
+    )
+
+
+def _remove_cues(
+    conn: sqlite3.Connection, session_id: str, set_no: int, rep_no: int, until_s: float
+) -> None:
+    conn.execute(
+        "DELETE FROM cues WHERE session_id = ? AND set_no = ? AND rep_no = ? AND t_s <= ?",
+        (session_id, set_no, rep_no, until_s),
     )
 
 

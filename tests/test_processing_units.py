@@ -155,6 +155,40 @@ def test_a_cancelled_rep_gives_back_its_set_and_rep_numbers():
     assert [(r.set, r.rep) for r in tracker.reps] == [(1, 1)]
 
 
+def test_a_cancelled_rep_takes_its_bottom_and_cues_out_of_the_results():
+    # A fast half squat (a fast_descent cue at its bottom) held past rep_max_s is
+    # cancelled; the real squat after it takes set 1, rep 1. What analyze collects keeps
+    # only the real rep's bottom and cues, not two of each under one number.
+    from processing import Cue, RepCancelled, collect
+    from processing._events import AngleBlock
+    from processing._reps import RepTracker
+    from processing.consts import ANGLE_COLUMNS
+
+    held = np.concatenate(
+        [np.zeros(100), np.linspace(0, 40, 40), np.linspace(40, 20, 100), np.full(1300, 20.0)]
+    )
+    squat, _ = squats(1, period_s=1.2)  # fast too: the same cue, for the real rep
+    d = np.concatenate([held, np.zeros(100), squat])
+    angles = {c: np.zeros(d.size) for c in ANGLE_COLUMNS}
+    angles["ankle_df_left_deg"] = angles["ankle_df_right_deg"] = d
+    tracker = RepTracker(ProcessingParams())
+    events = []
+    for a in range(0, d.size, 3):
+        block = AngleBlock(
+            np.arange(a, min(a + 3, d.size)) / FS, {c: v[a : a + 3] for c, v in angles.items()}
+        )
+        events += [block, *tracker.update(block, a)]
+    (cancel,) = [e for e in events if isinstance(e, RepCancelled)]
+    early = [e for e in events if isinstance(e, Cue) and e.t_s <= cancel.t_s]
+    assert [c.code for c in early] == ["fast_descent"]  # the cancelled rep's, given live
+    result = collect(events)
+    assert [(b.set, b.rep) for b in result.bottoms] == [(1, 1)]
+    assert result.bottoms[0].t_detected_s > cancel.t_s
+    assert [(c.code, c.set, c.rep) for c in result.cues] == [("fast_descent", 1, 1)]
+    assert result.cues[0].t_s > cancel.t_s
+    assert len(result.time_s) == d.size  # the angles are all there
+
+
 # -- grid resampler -----------------------------------------------------------------
 def _samples(t):
     t = np.asarray(t, dtype=float)

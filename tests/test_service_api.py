@@ -319,3 +319,31 @@ def test_metrics_report_latency_per_message_type(client):
     assert m["latency"]["rep"]["count"] >= 3 and m["latency"]["rep"]["p50_ms"] >= 0
     assert m["processing"]["count"] > 0 and m["messages_sent"] > 0
     assert m["store_write_errors"] == 0
+
+
+def test_a_cancelled_reps_cues_leave_the_session_and_its_record(client):
+    # A bottom's cues go out live at once; if its rep is then cancelled (a half squat
+    # held too long), the session keeps neither them nor their set and rep numbers,
+    # which the next rep takes: not in the session's document, not in the database.
+    from processing import Cue, RepCancelled
+    from service._engine import CoreState
+
+    body = {"athlete": "Ada", "source": {"kind": "relay"}}
+    sid = client.post("/api/sessions", json=body, headers=AUTH).json()["id"]
+    session = client.app.state.squatsense.manager.get(sid)
+
+    def cue(t_s: float) -> Cue:
+        return Cue("fast_descent", "Slow down.", "info", 1, 1, t_s, 0.5, 0.8, float("nan"))
+
+    events = [cue(5.0), RepCancelled(1, 1, 12.0), cue(20.0)]
+    client.portal.call(session.on_events, events, None, CoreState(True, 1))
+
+    def snapshot_cues() -> list[float]:
+        with client.websocket_connect(f"/api/sessions/{sid}/live?token={TOKEN}") as ws:
+            return [c["t_s"] for c in ws.receive_json()["cues"]]
+
+    assert client.get(f"/api/sessions/{sid}", headers=AUTH).json()["cue_count"] == 1
+    assert snapshot_cues() == [20.0]  # the live session's
+    done = client.post(f"/api/sessions/{sid}/stop", headers=AUTH).json()
+    assert done["cue_count"] == 1
+    assert snapshot_cues() == [20.0]  # the ended session's, from the database

@@ -283,9 +283,14 @@ def test_the_live_model_shows_each_rep_and_cue_once(server, browser):
           const f = m.apply({ type: "sensor", kind: "connected", placement: "shin_left" });
           const g = m.apply({ type: "bottom", set: 2, rep: 1 });
           const kinds = (events) => events.map((x) => x.kind + (x.fresh === false ? ":old" : ""));
+          const before = { reps: m.reps.size, cues: m.cues.size, onset: m.onsetDepthDeg,
+                           set: m.currentSet, inSet: m.repsInSet };
+          // That bottom's rep is cancelled: its cue goes, and the set it opened.
+          m.apply({ type: "cue", ...cue, set: 2, rep: 1, t_s: 20.0, onset_depth_deg: 10.0 });
+          const h = m.apply({ type: "rep_cancelled", set: 2, rep: 1, t_s: 30.0 });
           return { a: kinds(a), b: kinds(b), c: kinds(c), d: kinds(d), e: kinds(e), f: kinds(f),
-                   reps: m.reps.size, cues: m.cues.size, onset: m.onsetDepthDeg,
-                   set: m.currentSet, inSet: m.repsInSet, g: kinds(g) };
+                   ...before, g: kinds(g), h: kinds(h),
+                   after: [m.cues.size, m.onsetDepthDeg, m.currentSet, m.repsInSet] };
         }"""
     )
     assert result["a"] == ["rep:old", "snapshot"]
@@ -295,6 +300,8 @@ def test_the_live_model_shows_each_rep_and_cue_once(server, browser):
     assert (result["e"], result["f"]) == (["dropped"], ["back"])
     assert (result["reps"], result["cues"], result["onset"]) == (2, 1, 26.5)
     assert (result["set"], result["inSet"]) == (2, 0)  # a bottom of set 2: a new set began
+    assert result["h"] == ["cancelled"]
+    assert result["after"] == [1, 26.5, 1, 2]  # as before that bottom
 
 
 # --------------------------------------------------------------------------- summary

@@ -215,6 +215,10 @@ class LivePage {
           cuesChanged = true;
           latestCue = e;
           break;
+        case "cancelled":
+          countersChanged = true;
+          cuesChanged = true;
+          break;
         case "angles":
           for (const chart of this.charts) chart.push(e.angles.time_s, e.angles);
           break;

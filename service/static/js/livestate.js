@@ -164,6 +164,19 @@ export class LiveModel {
         if (typeof m.set === "number") this.set = Math.max(this.set, m.set);
         events.push({ kind: "bottom", bottom: m });
         break;
+      case "rep_cancelled":
+        // Not a rep after all: its cues go, and so does the set its bottom opened (the
+        // next rep takes its set and rep numbers).
+        for (const [key, cue] of this.cues) {
+          if (cue.set === m.set && cue.rep === m.rep && cue.t_s <= m.t_s) {
+            this.cues.delete(key);
+            this.onsetDepths.delete(key);
+          }
+        }
+        this.set = 0;
+        for (const r of this.reps.values()) this.set = Math.max(this.set, r.set);
+        events.push({ kind: "cancelled", cancelled: m });
+        break;
       case "angles":
         if (m.time_s && m.time_s.length) this.tS = Math.max(this.tS, m.time_s[m.time_s.length - 1]);
         events.push({ kind: "angles", angles: m });
