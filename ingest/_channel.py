@@ -589,9 +589,10 @@ class SensorChannel:
         before samples already delivered when the clock fit moved back: a stream whose
         first frames came late (a burst after the host stalled) fitted its line through
         them, and the next frame on time lowers it by the stall. Rather than losing
-        those samples, their times are slewed: each at least half a nominal period
-        after the one before, so the stream catches up with the fit at half its rate
-        (a 0.2 s step within 0.4 s of samples). Times already in order are unchanged.
+        those samples, their times are slewed: a sample whose time would not come
+        after the one before is placed half a nominal period after it, so the stream
+        catches up with the fit at half its rate (a 0.2 s step within 0.4 s of
+        samples). Times already in order are unchanged.
         """
         keep = np.ones(len(times), dtype=bool)
         if self._last_emit_c is not None:
